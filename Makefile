@@ -1,0 +1,71 @@
+# Plenum — the two commands: `make run` and `make test`. `make bench` runs the benchmarks.
+SHELL := /bin/bash
+SWIFT ?= swift
+CONFIG ?= hub.yaml
+# Debian packages the build needs (C libraries behind CLua and CYAML).
+BUILD_DEBS := liblua5.4-dev libyaml-dev pkg-config
+# Extra Debian packages the tests need (Python venv for the independent WebSocket client).
+TEST_DEBS := python3-venv
+VENV := .venv
+PYTHON_PACKAGES := websockets==15.0.1
+
+.PHONY: run test build lint deps test-deps apt-test-debs venv bench clean
+
+## Install missing Debian packages: as root directly, otherwise via sudo, otherwise say what to run.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || exit 1; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || exit 1; \
+	  else \
+	    echo "Plenum needs these Debian packages:$$missing"; \
+	    echo "Install them with:  sudo apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(BUILD_DEBS))
+
+test-deps: deps
+	@python3 -m venv --help >/dev/null 2>&1 || $(MAKE) --no-print-directory apt-test-debs
+	@$(MAKE) --no-print-directory venv
+
+apt-test-debs:
+	$(call apt_install,$(TEST_DEBS))
+
+venv:
+	@if ! $(VENV)/bin/python -c "import websockets" >/dev/null 2>&1; then \
+	  echo "Creating $(VENV) with $(PYTHON_PACKAGES)"; \
+	  rm -rf $(VENV); python3 -m venv $(VENV) && $(VENV)/bin/pip install -q $(PYTHON_PACKAGES); \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product plenum
+
+run: build
+	.build/release/plenum run --config $(CONFIG)
+
+lint:
+	$(SWIFT) format lint --strict -r Sources Tests Package.swift
+
+# Swift Testing prints its own summary; the last line restates it as "N passed, N failed".
+test: test-deps lint
+	$(SWIFT) build --build-tests
+	@set -o pipefail; PLENUM_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test 2>&1 | tee .build/test.log; \
+	status=$$?; \
+	summary=$$(grep -E "Test run with [0-9]+ tests?" .build/test.log | tail -1); \
+	total=$$(echo "$$summary" | sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/'); \
+	failed_tests=$$(grep -E "^✘ Test [^ ]+ failed" .build/test.log | wc -l); \
+	if [ -z "$$total" ] || [ "$$total" = 0 ]; then echo "no tests ran"; exit 1; fi; \
+	echo "$$((total - failed_tests)) passed, $$failed_tests failed"; \
+	exit $$status
+
+bench:
+	@echo "Benchmarks are not written yet (issue: Benchmarks)."; exit 1
+
+clean:
+	rm -rf .build $(VENV)

@@ -1,0 +1,82 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Plenum",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "plenum", targets: ["plenum"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLua",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"])]
+        ),
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .target(name: "PlenumCore"),
+        .target(
+            name: "PlenumConfig",
+            dependencies: ["PlenumCore", "CYAML"]
+        ),
+        .target(
+            name: "PlenumLua",
+            dependencies: ["CLua"]
+        ),
+        .target(
+            name: "PlenumDevices",
+            dependencies: [
+                "PlenumCore", "PlenumLua",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "PlenumServer",
+            dependencies: [
+                "PlenumCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "PlenumApp",
+            dependencies: [
+                "PlenumCore", "PlenumConfig", "PlenumDevices", "PlenumServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "plenum",
+            dependencies: [
+                "PlenumApp", "PlenumConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "PlenumCoreTests", dependencies: ["PlenumCore"]),
+        .testTarget(
+            name: "PlenumConfigTests",
+            dependencies: ["PlenumConfig"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "PlenumIntegrationTests",
+            dependencies: ["plenum", "PlenumApp", "PlenumCore"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

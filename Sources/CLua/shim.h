@@ -1,0 +1,174 @@
+#ifndef PLENUM_CLUA_SHIM_H
+#define PLENUM_CLUA_SHIM_H
+
+/*
+ * The C side of PlenumLua.
+ *
+ * - static inline wrappers for Lua macros Swift cannot import;
+ * - plenum_limits: a counting allocator (memory cap) and an instruction-count hook
+ *   (CPU guard and stop request), both raising Lua errors from C only;
+ * - a trampoline for Swift host functions: Swift returns PLENUM_HOST_ERROR with the error
+ *   message on the stack and the trampoline calls lua_error, so no longjmp ever crosses a
+ *   Swift frame.
+ */
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PLENUM_HOST_ERROR (-1)
+
+/* ---- macro wrappers ---------------------------------------------------------------- */
+
+static inline void plenum_pop(lua_State *L, int n) { lua_pop(L, n); }
+static inline void plenum_newtable(lua_State *L) { lua_newtable(L); }
+static inline const char *plenum_tostring(lua_State *L, int i) { return lua_tostring(L, i); }
+static inline int plenum_isinteger(lua_State *L, int i) { return lua_isinteger(L, i); }
+static inline lua_Integer plenum_tointeger(lua_State *L, int i) { return lua_tointegerx(L, i, NULL); }
+static inline lua_Number plenum_tonumber(lua_State *L, int i) { return lua_tonumberx(L, i, NULL); }
+static inline int plenum_upvalueindex(int i) { return lua_upvalueindex(i); }
+static inline int plenum_registryindex(void) { return LUA_REGISTRYINDEX; }
+static inline void plenum_pushglobaltable(lua_State *L) { lua_pushglobaltable(L); }
+static inline int plenum_isnoneornil(lua_State *L, int i) { return lua_isnoneornil(L, i); }
+static inline void plenum_remove(lua_State *L, int i) { lua_remove(L, i); }
+static inline void plenum_insert(lua_State *L, int i) { lua_insert(L, i); }
+static inline void plenum_replace(lua_State *L, int i) { lua_replace(L, i); }
+static inline const char *plenum_pushstring(lua_State *L, const char *s) { return lua_pushstring(L, s); }
+static inline int plenum_loadbuffer(lua_State *L, const char *buf, size_t len, const char *name) {
+    return luaL_loadbufferx(L, buf, len, name, "t");
+}
+
+/* ---- limits: memory cap, CPU guard, stop request ----------------------------------- */
+
+typedef struct plenum_limits {
+    size_t used;           /* bytes currently allocated by this state */
+    size_t peak;           /* highest `used` seen */
+    size_t cap;            /* 0 = unlimited */
+    int in_host;           /* >0 while a Swift host function runs: never fail then */
+    int memory_tripped;    /* set when an allocation was refused */
+    volatile int stop;     /* set by another thread: raise "device stopping" in the hook */
+    int guard_tripped;     /* set when the CPU guard fired */
+    long long slice_start_ns;  /* monotonic time the current run-without-blocking began */
+    long long guard_ns;        /* 0 = no CPU guard */
+    int killing;           /* once set, every hook call raises (pcall cannot swallow it) */
+    const char *kill_message;
+} plenum_limits;
+
+static inline long long plenum_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void *plenum_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    plenum_limits *limits = (plenum_limits *)ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        limits->used -= old;
+        free(ptr);
+        return NULL;
+    }
+    if (limits->cap && nsize > old && !limits->in_host && limits->used - old + nsize > limits->cap) {
+        limits->memory_tripped = 1;
+        return NULL;  /* Lua raises "not enough memory" from C */
+    }
+    void *block = realloc(ptr, nsize);
+    if (block == NULL) return NULL;
+    limits->used = limits->used - old + nsize;
+    if (limits->used > limits->peak) limits->peak = limits->used;
+    return block;
+}
+
+static inline plenum_limits *plenum_limits_of(lua_State *L) {
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    return (plenum_limits *)ud;
+}
+
+static void plenum_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    plenum_limits *limits = plenum_limits_of(L);
+    if (limits->killing) {
+        luaL_error(L, "%s", limits->kill_message);
+        return;
+    }
+    if (limits->stop) {
+        limits->killing = 1;
+        limits->kill_message = "device stopping: the script did not return within its stop grace period";
+        lua_sethook(L, plenum_hook, LUA_MASKCOUNT, 1);
+        luaL_error(L, "%s", limits->kill_message);
+        return;
+    }
+    if (limits->guard_ns > 0 && plenum_monotonic_ns() - limits->slice_start_ns > limits->guard_ns) {
+        limits->guard_tripped = 1;
+        limits->killing = 1;
+        limits->kill_message = "CPU guard: the script ran too long without calling a blocking hub function "
+                               "(hub.sleep, hub.wait, serial reads)";
+        lua_sethook(L, plenum_hook, LUA_MASKCOUNT, 1);
+        luaL_error(L, "%s", limits->kill_message);
+    }
+}
+
+static inline lua_State *plenum_newstate(plenum_limits *limits) {
+    lua_State *L = lua_newstate(plenum_alloc, limits);
+    if (L) lua_sethook(L, plenum_hook, LUA_MASKCOUNT, 1000);
+    return L;
+}
+
+/* Re-arms the hook after a kill (for a state that is reused: not done today, kept for tests). */
+static inline void plenum_reset_kill(lua_State *L) {
+    plenum_limits *limits = plenum_limits_of(L);
+    limits->killing = 0;
+    limits->guard_tripped = 0;
+    limits->slice_start_ns = plenum_monotonic_ns();
+    lua_sethook(L, plenum_hook, LUA_MASKCOUNT, 1000);
+}
+
+/* ---- protected calls with a traceback ---------------------------------------------- */
+
+static int plenum_msgh(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* Calls the function below `nargs` arguments under pcall with a traceback handler.
+   On error the message (with traceback) is left on the stack. */
+static inline int plenum_pcall(lua_State *L, int nargs, int nresults) {
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, plenum_msgh);
+    lua_insert(L, base);
+    int status = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+    return status;
+}
+
+/* ---- Swift host functions ---------------------------------------------------------- */
+
+typedef int (*plenum_swift_fn)(lua_State *L, void *context);
+
+static int plenum_trampoline(lua_State *L) {
+    plenum_swift_fn fn = (plenum_swift_fn)lua_touserdata(L, lua_upvalueindex(1));
+    void *context = lua_touserdata(L, lua_upvalueindex(2));
+    plenum_limits *limits = plenum_limits_of(L);
+    limits->in_host++;
+    int n = fn(L, context);
+    limits->in_host--;
+    if (n == PLENUM_HOST_ERROR) return lua_error(L);
+    return n;
+}
+
+static inline void plenum_pushhostfunction(lua_State *L, plenum_swift_fn fn, void *context) {
+    lua_pushlightuserdata(L, (void *)fn);
+    lua_pushlightuserdata(L, context);
+    lua_pushcclosure(L, plenum_trampoline, 2);
+}
+
+#endif

@@ -1,0 +1,25 @@
+import Foundation
+public import PlenumConfig
+
+/// The short text `plenum check` prints for a valid configuration.
+public enum ConfigSummary {
+    public static func render(_ config: HubConfig, file: String) -> String {
+        var lines: [String] = []
+        let server = config.server
+        lines.append("\(file): OK")
+        lines.append(
+            "server: \(server.host):\(server.port), tick \(server.tickMilliseconds) ms, "
+                + "up to \(server.maxConnections) connections"
+        )
+        lines.append("channels: history \(config.channels.history) versions")
+        lines.append("devices: \(config.devices.count)")
+        let nameWidth = config.devices.map(\.name.count).max() ?? 0
+        let prefixWidth = config.devices.map(\.prefix.string.count).max() ?? 0
+        for device in config.devices {
+            let name = device.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+            let prefix = device.prefix.string.padding(toLength: prefixWidth, withPad: " ", startingAt: 0)
+            lines.append("  \(name)  \(prefix)  \(device.script)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

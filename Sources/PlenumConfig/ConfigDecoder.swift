@@ -1,0 +1,235 @@
+import Foundation
+import PlenumCore
+
+/// Walks the YAML tree into `HubConfig`, collecting diagnostics instead of stopping at the first.
+struct ConfigDecoder {
+    let file: String
+    let baseDirectory: String
+    private(set) var diagnostics: [ConfigDiagnostic] = []
+
+    init(file: String, baseDirectory: String) {
+        self.file = file
+        self.baseDirectory = baseDirectory
+    }
+
+    func diagnostic(
+        _ code: ConfigDiagnostic.Code,
+        _ mark: SourceMark,
+        _ keyPath: String,
+        _ message: String
+    )
+        -> ConfigDiagnostic
+    {
+        ConfigDiagnostic(
+            code: code,
+            file: file,
+            line: mark.line,
+            column: mark.column,
+            keyPath: keyPath,
+            message: message
+        )
+    }
+
+    mutating func report(_ code: ConfigDiagnostic.Code, _ node: YAMLNode, _ keyPath: String, _ message: String) {
+        diagnostics.append(diagnostic(code, node.mark, keyPath, message))
+    }
+
+    // MARK: - The schema
+
+    mutating func decodeHub(_ root: YAMLNode) -> HubConfig {
+        var config = HubConfig()
+        guard let top = mapping(root, "", keys: ["server", "channels", "devices"], what: "the top level") else {
+            return config
+        }
+        if let node = top["server"] { config.server = decodeServer(node) }
+        if let node = top["channels"] { config.channels = decodeChannels(node) }
+        if let node = top["devices"] { config.devices = decodeDevices(node) }
+        return config
+    }
+
+    private mutating func decodeServer(_ node: YAMLNode) -> ServerConfig {
+        var server = ServerConfig()
+        let keys = [
+            "host", "port", "tick_ms", "event_loops", "max_connections", "max_subscriptions", "max_message_bytes",
+            "max_pending_bytes",
+        ]
+        guard let map = mapping(node, "server", keys: keys, what: "'server'") else { return server }
+        if let n = map["host"], let v = string(n, "server.host") {
+            if v.isEmpty || v.contains(where: \.isWhitespace) {
+                report(
+                    .outOfRange,
+                    n,
+                    "server.host",
+                    "expected an IP address or host name such as 0.0.0.0 or 127.0.0.1"
+                )
+            } else {
+                server.host = v
+            }
+        }
+        integer(map["port"], "server.port", 0...65_535, into: &server.port)
+        integer(map["tick_ms"], "server.tick_ms", 0...60_000, into: &server.tickMilliseconds)
+        integer(map["event_loops"], "server.event_loops", 0...256, into: &server.eventLoops)
+        integer(map["max_connections"], "server.max_connections", 1...1_000_000, into: &server.maxConnections)
+        integer(map["max_subscriptions"], "server.max_subscriptions", 1...1_000_000, into: &server.maxSubscriptions)
+        integer(map["max_message_bytes"], "server.max_message_bytes", 128...67_108_864, into: &server.maxMessageBytes)
+        integer(
+            map["max_pending_bytes"],
+            "server.max_pending_bytes",
+            4_096...1_073_741_824,
+            into: &server.maxPendingBytes
+        )
+        return server
+    }
+
+    private mutating func decodeChannels(_ node: YAMLNode) -> ChannelsConfig {
+        var channels = ChannelsConfig()
+        guard let map = mapping(node, "channels", keys: ["history"], what: "'channels'") else { return channels }
+        integer(map["history"], "channels.history", 0...100_000, into: &channels.history)
+        return channels
+    }
+
+    private mutating func decodeDevices(_ node: YAMLNode) -> [DeviceConfig] {
+        guard case .sequence(let items) = node.kind else {
+            report(
+                .wrongType,
+                node,
+                "devices",
+                "expected a list of devices (lines starting with '- '), found \(node.typeName)"
+            )
+            return []
+        }
+        var devices: [DeviceConfig] = []
+        var names: [String: SourceMark] = [:]
+        var prefixes: [ChannelPath: (name: String, mark: SourceMark)] = [:]
+        for (index, item) in items.enumerated() {
+            let path = "devices[\(index)]"
+            guard let device = decodeDevice(item, path) else { continue }
+            if let first = names[device.name.name] {
+                report(
+                    .duplicateName,
+                    device.name.node,
+                    "\(path).name",
+                    "device name '\(device.name.name)' is already used at line \(first.line); names must be unique"
+                )
+            } else {
+                names[device.name.name] = device.name.node.mark
+            }
+            if let first = prefixes[device.config.prefix] {
+                report(
+                    .duplicatePrefix,
+                    device.prefixNode,
+                    "\(path).prefix",
+                    "prefix '\(device.config.prefix)' is already claimed by device '\(first.name)' at line \(first.mark.line)"
+                )
+            } else {
+                prefixes[device.config.prefix] = (device.name.name, device.prefixNode.mark)
+            }
+            devices.append(device.config)
+        }
+        return devices
+    }
+
+    private mutating func decodeDevice(
+        _ node: YAMLNode,
+        _ path: String
+    )
+        -> (config: DeviceConfig, name: (name: String, node: YAMLNode), prefixNode: YAMLNode)?
+    {
+        guard let map = mapping(node, path, keys: ["name", "script", "prefix", "params", "limits"], what: "a device")
+        else { return nil }
+        var complete = true
+        for key in ["name", "script", "prefix"] where map[key] == nil {
+            report(.missingKey, node, path, "missing required key '\(key)'")
+            complete = false
+        }
+        var name: String?
+        if let n = map["name"], let v = string(n, "\(path).name") {
+            if Self.isValidDeviceName(v) {
+                name = v
+            } else {
+                report(
+                    .invalidName,
+                    n,
+                    "\(path).name",
+                    "'\(v)' is not a valid device name; use 1-64 letters, digits, '-', '_' or '.'"
+                )
+            }
+        }
+        var scriptPath: String?
+        var script: String?
+        if let n = map["script"], let v = string(n, "\(path).script") {
+            let resolved = v.hasPrefix("/") ? v : (baseDirectory as NSString).appendingPathComponent(v)
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) || isDirectory.boolValue {
+                report(
+                    .missingScript,
+                    n,
+                    "\(path).script",
+                    "script '\(v)' not found (looked for \(resolved); relative paths start at the directory of \(file))"
+                )
+            } else {
+                script = v
+                scriptPath = resolved
+            }
+        }
+        var prefix: ChannelPath?
+        if let n = map["prefix"], let v = string(n, "\(path).prefix") {
+            do {
+                prefix = try ChannelPath(v)
+            } catch {
+                report(.invalidPath, n, "\(path).prefix", "'\(v)' is not a valid channel prefix: \(error)")
+            }
+        }
+        var params = JSONValue.object([:])
+        if let n = map["params"] {
+            if case .mapping = n.kind {
+                params = json(n, "\(path).params")
+            } else {
+                report(.wrongType, n, "\(path).params", "expected a mapping of parameters, found \(n.typeName)")
+            }
+        }
+        var limits = DeviceLimits()
+        if let n = map["limits"] { limits = decodeLimits(n, "\(path).limits") }
+        guard complete, let name, let script, let scriptPath, let prefix, let nameNode = map["name"],
+            let prefixNode = map["prefix"]
+        else { return nil }
+        let config = DeviceConfig(
+            name: name,
+            script: script,
+            scriptPath: scriptPath,
+            prefix: prefix,
+            params: params,
+            limits: limits
+        )
+        return (config, (name, nameNode), prefixNode)
+    }
+
+    static func isValidDeviceName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64
+            && name.utf8.allSatisfy { c in
+                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D
+                    || c == 0x5F || c == 0x2E
+            } && name != "." && name != ".."
+    }
+
+    private mutating func decodeLimits(_ node: YAMLNode, _ path: String) -> DeviceLimits {
+        var limits = DeviceLimits()
+        guard let map = mapping(node, path, keys: ["memory_mb", "cpu_guard_s", "stop_grace_ms"], what: "'limits'")
+        else { return limits }
+        integer(map["memory_mb"], "\(path).memory_mb", 1...4_096, into: &limits.memoryMB)
+        integer(map["stop_grace_ms"], "\(path).stop_grace_ms", 0...600_000, into: &limits.stopGraceMilliseconds)
+        if let n = map["cpu_guard_s"], let v = number(n, "\(path).cpu_guard_s") {
+            if v > 0 && v <= 3_600 {
+                limits.cpuGuardSeconds = v
+            } else {
+                report(
+                    .outOfRange,
+                    n,
+                    "\(path).cpu_guard_s",
+                    "\(Self.show(n)) is out of range; expected a number of seconds in (0, 3600]"
+                )
+            }
+        }
+        return limits
+    }
+}

@@ -1,0 +1,87 @@
+public import PlenumCore
+
+/// The whole of `hub.yaml`, typed, with every default applied.
+public struct HubConfig: Sendable, Equatable {
+    public var server: ServerConfig
+    public var channels: ChannelsConfig
+    public var devices: [DeviceConfig]
+
+    public init(server: ServerConfig = .init(), channels: ChannelsConfig = .init(), devices: [DeviceConfig] = []) {
+        self.server = server
+        self.channels = channels
+        self.devices = devices
+    }
+}
+
+/// `server:` — the WebSocket/HTTP listener and the push tick.
+public struct ServerConfig: Sendable, Equatable {
+    /// Address to listen on. Default `0.0.0.0` (every interface: clients are on the plant network).
+    public var host: String = "0.0.0.0"
+    /// TCP port; 0 picks a free port (tests). Default 8080.
+    public var port: Int = 8080
+    /// Push tick in milliseconds; 0 pushes as soon as published (coalesced per event loop). Default 10.
+    public var tickMilliseconds: Int = 10
+    /// Event loops (threads) serving connections; 0 means one per core. Default 0.
+    public var eventLoops: Int = 0
+    /// Open WebSocket connections beyond this are refused with HTTP 503. Default 10000.
+    public var maxConnections: Int = 10_000
+    /// Subscriptions (paths or patterns) one connection may hold. Default 1000.
+    public var maxSubscriptions: Int = 1_000
+    /// Largest client message (after reassembling fragments), bytes. Default 65536.
+    public var maxMessageBytes: Int = 65_536
+    /// A connection whose unsent bytes stay above this is closed with 4008. Default 4 MiB.
+    public var maxPendingBytes: Int = 4 * 1_048_576
+
+    public init() {}
+}
+
+/// `channels:` — per-channel history.
+public struct ChannelsConfig: Sendable, Equatable {
+    /// Versions kept per channel for clients that resume after a reconnect. Default 16.
+    public var history: Int = 16
+
+    public init() {}
+}
+
+/// One entry of `devices:` — a Lua script run in its own thread.
+public struct DeviceConfig: Sendable, Equatable {
+    /// Unique name; also names the status channel `/plenum/devices/<name>/status`.
+    public var name: String
+    /// The script path as written in hub.yaml.
+    public var script: String
+    /// The script path resolved against the directory holding hub.yaml.
+    public var scriptPath: String
+    /// Channel prefix that relative `hub.publish` paths are joined onto.
+    public var prefix: ChannelPath
+    /// `params:` as given (a JSON object; empty when absent); the script sees it as `hub.params`.
+    public var params: JSONValue
+    public var limits: DeviceLimits
+
+    public init(
+        name: String,
+        script: String,
+        scriptPath: String,
+        prefix: ChannelPath,
+        params: JSONValue = .object([:]),
+        limits: DeviceLimits = .init()
+    ) {
+        self.name = name
+        self.script = script
+        self.scriptPath = scriptPath
+        self.prefix = prefix
+        self.params = params
+        self.limits = limits
+    }
+}
+
+/// `devices[].limits:` — what one script may consume.
+public struct DeviceLimits: Sendable, Equatable {
+    /// Lua heap cap in MiB. Default 64.
+    public var memoryMB: Int = 64
+    /// Seconds a script may run without entering a blocking `hub` call. Default 5.
+    public var cpuGuardSeconds: Double = 5
+    /// Milliseconds a stopping script is given before the hook stops it. Default 2000.
+    public var stopGraceMilliseconds: Int = 2_000
+
+    public init() {}
+}

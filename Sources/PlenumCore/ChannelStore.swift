@@ -1,0 +1,127 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The hub's versioned channels: the only state shared between device threads and event loops.
+///
+/// Writers (`publish`) may be on any thread; readers (`latest`, `snapshot`, `drain`) too. One
+/// lock guards the table; the work done under it is a dictionary lookup, an array store and a
+/// few dirty marks. Values are encoded to JSON before the lock is taken.
+public final class ChannelStore: Sendable {
+    private struct State {
+        var ids: [ChannelPath: Int] = [:]
+        var pathJSON: [[UInt8]] = []
+        var latest: [ChannelVersion?] = []
+        var feeds: [FeedState] = []
+        var nextFeedID = 0
+    }
+
+    /// A random id for this run of the hub: (epoch, version) names a point in a channel's history
+    /// unambiguously across restarts.
+    public let epoch: String
+    private let state = Mutex(State())
+
+    public init(epoch: String? = nil) {
+        self.epoch = epoch ?? Self.makeEpoch()
+    }
+
+    private static func makeEpoch() -> String {
+        let raw = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        return String(repeating: "0", count: 16 - raw.count) + raw
+    }
+
+    /// Microseconds since the Unix epoch, from the wall clock.
+    public static func nowMicros() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+
+    /// Publishes a new version of `path` and returns it. The first publish creates the channel.
+    @discardableResult
+    public func publish(_ path: ChannelPath, _ value: JSONValue, timestamp: Int64? = nil) -> ChannelVersion {
+        let ts = timestamp ?? Self.nowMicros()
+        var wake: [@Sendable () -> Void] = []
+        let published = state.withLock { state -> ChannelVersion in
+            let id: Int
+            if let existing = state.ids[path] {
+                id = existing
+            } else {
+                id = state.latest.count
+                state.ids[path] = id
+                var json: [UInt8] = []
+                JSONValue.encodeString(path.string, into: &json)
+                state.pathJSON.append(json)
+                state.latest.append(nil)
+            }
+            let version = (state.latest[id]?.version ?? 0) + 1
+            let entry = ChannelVersion(
+                channelID: id,
+                path: path,
+                pathJSON: state.pathJSON[id],
+                version: version,
+                timestamp: ts,
+                value: value
+            )
+            state.latest[id] = entry
+            for index in state.feeds.indices where state.feeds[index].mark(id, path: path) {
+                if let callback = state.feeds[index].feed.onPending { wake.append(callback) }
+            }
+            return entry
+        }
+        for callback in wake { callback() }
+        return published
+    }
+
+    /// The newest version of `path`, or nil if nothing was ever published there.
+    public func latest(_ path: ChannelPath) -> ChannelVersion? {
+        state.withLock { state in state.ids[path].flatMap { state.latest[$0] } }
+    }
+
+    /// The newest version of the channel with this id.
+    public func latest(id: Int) -> ChannelVersion? {
+        state.withLock { state in id < state.latest.count ? state.latest[id] : nil }
+    }
+
+    /// The newest version of every channel matching `pattern`, sorted by path.
+    public func snapshot(matching pattern: ChannelPattern) -> [ChannelVersion] {
+        let all = state.withLock { state in state.latest }
+        return all.compactMap { $0 }.filter { pattern.matches($0.path) }.sorted { $0.path < $1.path }
+    }
+
+    /// The newest version of every channel, sorted by path.
+    public func all() -> [ChannelVersion] {
+        state.withLock { state in state.latest }.compactMap { $0 }.sorted { $0.path < $1.path }
+    }
+
+    public var channelCount: Int { state.withLock { $0.ids.count } }
+
+    // MARK: - Change feeds
+
+    /// Registers a feed that collects every channel changed from now on (or only those matching `filter`).
+    public func makeFeed(filter: ChannelPattern? = nil, onPending: (@Sendable () -> Void)? = nil) -> ChangeFeed {
+        state.withLock { state in
+            let feed = ChangeFeed(id: state.nextFeedID, filter: filter, onPending: onPending)
+            state.nextFeedID += 1
+            state.feeds.append(FeedState(feed: feed))
+            return feed
+        }
+    }
+
+    public func removeFeed(_ feed: ChangeFeed) {
+        state.withLock { state in state.feeds.removeAll { $0.feed.id == feed.id } }
+    }
+
+    /// The newest version of every channel changed since the previous drain of `feed`, in the
+    /// order the channels first changed. Cost is proportional to the number of changed channels.
+    public func drain(_ feed: ChangeFeed) -> [ChannelVersion] {
+        state.withLock { state in
+            guard let index = state.feeds.firstIndex(where: { $0.feed.id == feed.id }) else { return [] }
+            return state.feeds[index].take().compactMap { state.latest[$0] }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/// One published version of a channel: immutable, shared by reference between the
+/// producer, the store and every event loop that pushes it.
+public final class ChannelVersion: Sendable {
+    /// Dense index of the channel in its store (stable for the life of the store).
+    public let channelID: Int
+    public let path: ChannelPath
+    /// 1 for the first publish, then +1 per publish.
+    public let version: UInt64
+    /// Publish time, microseconds since the Unix epoch.
+    public let timestamp: Int64
+    public let value: JSONValue
+    /// The compact JSON of `value`, encoded once.
+    public let valueJSON: [UInt8]
+    /// The complete `update` message for clients, encoded once:
+    /// `{"type":"update","channel":"/p","version":1,"ts":1700000000000000,"value":...}`.
+    public let updateMessage: [UInt8]
+
+    init(channelID: Int, path: ChannelPath, pathJSON: [UInt8], version: UInt64, timestamp: Int64, value: JSONValue) {
+        self.channelID = channelID
+        self.path = path
+        self.version = version
+        self.timestamp = timestamp
+        self.value = value
+        let valueJSON = value.jsonBytes
+        self.valueJSON = valueJSON
+        var message: [UInt8] = []
+        message.reserveCapacity(64 + pathJSON.count + valueJSON.count)
+        message.append(contentsOf: #"{"type":"update","channel":"#.utf8)
+        message.append(contentsOf: pathJSON)
+        message.append(contentsOf: #","version":"#.utf8)
+        message.append(contentsOf: String(version).utf8)
+        message.append(contentsOf: #","ts":"#.utf8)
+        message.append(contentsOf: String(timestamp).utf8)
+        message.append(contentsOf: #","value":"#.utf8)
+        message.append(contentsOf: valueJSON)
+        message.append(UInt8(ascii: "}"))
+        self.updateMessage = message
+    }
+
+    /// Appends this version as a snapshot entry: `{"channel":..,"version":..,"ts":..,"value":..}`.
+    public func appendSnapshotEntry(to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"channel":"#.utf8)
+        JSONValue.encodeString(path.string, into: &out)
+        out.append(contentsOf: #","version":"#.utf8)
+        out.append(contentsOf: String(version).utf8)
+        out.append(contentsOf: #","ts":"#.utf8)
+        out.append(contentsOf: String(timestamp).utf8)
+        out.append(contentsOf: #","value":"#.utf8)
+        out.append(contentsOf: valueJSON)
+        out.append(UInt8(ascii: "}"))
+    }
+}

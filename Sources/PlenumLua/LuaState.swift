@@ -1,0 +1,6 @@
+internal import CLua
+
+/// Placeholder until the Lua runtime lands.
+public final class LuaState {
+    public init() {}
+}

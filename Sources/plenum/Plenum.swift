@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Plenum: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Plenum: an edge hub that runs Lua device scripts and pushes their readings to WebSocket clients.",
+        subcommands: [Check.self]
+    )
+}

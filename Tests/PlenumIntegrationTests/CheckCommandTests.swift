@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+/// `plenum check` as an operator runs it: the real binary, its exit code and its output.
+@Suite struct CheckCommandTests {
+    @Test func validConfigPrintsASummaryAndExitsZero() throws {
+        let result = try PlenumBinary.run(["check", "--config", "good.yaml"])
+        #expect(result.status == 0)
+        #expect(
+            result.stdout == """
+                good.yaml: OK
+                server: 0.0.0.0:0, tick 10 ms, up to 10000 connections
+                channels: history 16 versions
+                devices: 1
+                  counter  /test/counter  plugins/counter.lua
+
+                """
+        )
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test func invalidConfigPrintsEveryProblemAndExitsOne() throws {
+        let result = try PlenumBinary.run(["check", "-c", "five-mistakes.yaml"])
+        #expect(result.status == 1)
+        let fixtures = PlenumBinary.fixtures
+        #expect(
+            result.stderr == """
+                five-mistakes.yaml:2:9: server.port: 70000 is out of range; expected an integer from 0 to 65535
+                five-mistakes.yaml:3:12: server.tick_ms: expected an integer from 0 to 60000, found a string (fast)
+                five-mistakes.yaml:6:13: devices[0].script: script 'plugins/missing.lua' not found (looked for \(fixtures)/plugins/missing.lua; relative paths start at the directory of five-mistakes.yaml)
+                five-mistakes.yaml:9:5: devices[1].scirpt: unknown key 'scirpt'; did you mean 'script'? (expected one of: name, script, prefix, params, limits)
+                five-mistakes.yaml:8:5: devices[1]: missing required key 'script'
+                five-mistakes.yaml:10:13: devices[1].prefix: 'plant/line1/ahu-1' is not a valid channel prefix: the path must start with '/'
+                6 problems in five-mistakes.yaml
+
+                """
+        )
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test func scriptPathsResolveAgainstTheConfigNotTheWorkingDirectory() throws {
+        let result = try PlenumBinary.run(["check", "--config", PlenumBinary.fixtures + "/good.yaml"], in: "/")
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("counter  /test/counter  plugins/counter.lua"))
+    }
+
+    @Test func missingConfigFileIsAClearError() throws {
+        let result = try PlenumBinary.run(["check", "--config", "nope.yaml"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.hasPrefix(
+                "nope.yaml:1:1: the configuration file does not exist; pass --config PATH to name another\n"
+            )
+        )
+    }
+}

@@ -1,0 +1,1 @@
+-- Placeholder chiller until the simulated plant lands.
