@@ -7,7 +7,7 @@ BUILD_DEBS := liblua5.4-dev libyaml-dev pkg-config
 # Extra Debian packages the tests need (Python venv for the independent WebSocket client).
 TEST_DEBS := python3-venv
 VENV := .venv
-PYTHON_PACKAGES := websockets==15.0.1
+PYTHON_PACKAGES := websockets==17.4
 
 .PHONY: run test build lint deps test-deps apt-test-debs venv bench clean
 
@@ -38,7 +38,7 @@ apt-test-debs:
 	$(call apt_install,$(TEST_DEBS))
 
 venv:
-	@if ! $(VENV)/bin/python -c "import websockets" >/dev/null 2>&1; then \
+	@if ! $(VENV)/bin/python -c "import websockets, sys; sys.exit(websockets.__version__ != \"17.4\")" >/dev/null 2>&1; then \
 	  echo "Creating $(VENV) with $(PYTHON_PACKAGES)"; \
 	  rm -rf $(VENV); python3 -m venv $(VENV) && $(VENV)/bin/pip install -q $(PYTHON_PACKAGES); \
 	fi

@@ -63,10 +63,12 @@ let package = Package(
             name: "plenum",
             dependencies: [
                 "PlenumApp", "PlenumConfig",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "PlenumTestSupport", dependencies: ["PlenumCore"], path: "Tests/PlenumTestSupport"),
         .testTarget(name: "PlenumCoreTests", dependencies: ["PlenumCore"]),
         .testTarget(
             name: "PlenumConfigTests",
@@ -74,8 +76,16 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
+            name: "PlenumServerTests",
+            dependencies: [
+                "PlenumServer", "PlenumCore", "PlenumTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "PlenumIntegrationTests",
-            dependencies: ["plenum", "PlenumApp", "PlenumCore"],
+            dependencies: ["plenum", "PlenumApp", "PlenumCore", "PlenumTestSupport"],
             resources: [.copy("Fixtures")]
         ),
     ]

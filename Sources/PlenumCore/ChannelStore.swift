@@ -9,8 +9,9 @@ import Darwin
 /// The hub's versioned channels: the only state shared between device threads and event loops.
 ///
 /// Writers (`publish`) may be on any thread; readers (`latest`, `snapshot`, `drain`) too. One
-/// lock guards the table; the work done under it is a dictionary lookup, an array store and a
-/// few dirty marks. Values are encoded to JSON before the lock is taken.
+/// lock guards the table; the work done under it is a dictionary lookup, copying the encoded
+/// value into the update message, an array store and a few dirty marks. Values are encoded to
+/// JSON before the lock is taken, so a large value does not hold up the event loops.
 public final class ChannelStore: Sendable {
     private struct State {
         var ids: [ChannelPath: Int] = [:]
@@ -45,6 +46,7 @@ public final class ChannelStore: Sendable {
     @discardableResult
     public func publish(_ path: ChannelPath, _ value: JSONValue, timestamp: Int64? = nil) -> ChannelVersion {
         let ts = timestamp ?? Self.nowMicros()
+        let valueJSON = value.jsonBytes
         var wake: [@Sendable () -> Void] = []
         let published = state.withLock { state -> ChannelVersion in
             let id: Int
@@ -65,7 +67,8 @@ public final class ChannelStore: Sendable {
                 pathJSON: state.pathJSON[id],
                 version: version,
                 timestamp: ts,
-                value: value
+                value: value,
+                valueJSON: valueJSON
             )
             state.latest[id] = entry
             for index in state.feeds.indices where state.feeds[index].mark(id, path: path) {

@@ -15,13 +15,21 @@ public final class ChannelVersion: Sendable {
     /// `{"type":"update","channel":"/p","version":1,"ts":1700000000000000,"value":...}`.
     public let updateMessage: [UInt8]
 
-    init(channelID: Int, path: ChannelPath, pathJSON: [UInt8], version: UInt64, timestamp: Int64, value: JSONValue) {
+    /// `valueJSON` is `value.jsonBytes`, encoded by the caller outside the store's lock.
+    init(
+        channelID: Int,
+        path: ChannelPath,
+        pathJSON: [UInt8],
+        version: UInt64,
+        timestamp: Int64,
+        value: JSONValue,
+        valueJSON: [UInt8]
+    ) {
         self.channelID = channelID
         self.path = path
         self.version = version
         self.timestamp = timestamp
         self.value = value
-        let valueJSON = value.jsonBytes
         self.valueJSON = valueJSON
         var message: [UInt8] = []
         message.reserveCapacity(64 + pathJSON.count + valueJSON.count)

@@ -1,0 +1,93 @@
+import PlenumCore
+
+/// A message a client may send, parsed and validated. See docs/protocol.md.
+enum ClientRequest: Equatable {
+    case subscribe([ChannelPattern], id: JSONValue?)
+    case unsubscribe([ChannelPattern], id: JSONValue?)
+    case ping(id: JSONValue?)
+
+    static let ops = ["subscribe", "unsubscribe", "ping"]
+
+    /// Parses one text message; a failure names the problem for an `error` reply.
+    static func parse(_ text: [UInt8]) -> Result<ClientRequest, ProtocolError> {
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(text)
+        } catch {
+            return .failure(ProtocolError(.invalidJSON, error.description))
+        }
+        guard case .object(let object) = json else {
+            return .failure(ProtocolError(.invalidMessage, "a message must be a JSON object with an \"op\""))
+        }
+        let id = object["id"]
+        guard let opValue = object["op"] else {
+            return .failure(ProtocolError(.invalidMessage, "missing \"op\"", id: id))
+        }
+        guard case .string(let op) = opValue else {
+            return .failure(ProtocolError(.invalidMessage, "\"op\" must be a string", id: id))
+        }
+        switch op {
+        case "ping":
+            return .success(.ping(id: id))
+        case "subscribe", "unsubscribe":
+            guard case .array(let items)? = object["channels"] else {
+                return .failure(
+                    ProtocolError(
+                        .invalidMessage,
+                        "\"\(op)\" needs \"channels\": an array of paths or patterns",
+                        id: id
+                    )
+                )
+            }
+            var patterns: [ChannelPattern] = []
+            for item in items {
+                guard case .string(let text) = item else {
+                    return .failure(
+                        ProtocolError(
+                            .invalidMessage,
+                            "\"channels\" must hold strings, found \(item.jsonString)",
+                            id: id
+                        )
+                    )
+                }
+                do {
+                    patterns.append(try ChannelPattern(text))
+                } catch {
+                    return .failure(ProtocolError(.badPattern, "'\(text)': \(error)", id: id))
+                }
+            }
+            return .success(op == "subscribe" ? .subscribe(patterns, id: id) : .unsubscribe(patterns, id: id))
+        default:
+            return .failure(
+                ProtocolError(
+                    .unknownOp,
+                    "unknown op '\(op)'; expected one of: \(ops.joined(separator: ", "))",
+                    id: id
+                )
+            )
+        }
+    }
+}
+
+/// Why a client message was refused; sent as `{"type":"error","code":..,"message":..}`.
+/// The connection stays open.
+struct ProtocolError: Error, Equatable {
+    enum Code: String {
+        case invalidJSON = "invalid_json"
+        case invalidMessage = "invalid_message"
+        case unknownOp = "unknown_op"
+        case badPattern = "bad_pattern"
+        case tooManySubscriptions = "too_many_subscriptions"
+        case binaryUnsupported = "binary_unsupported"
+    }
+
+    var code: Code
+    var message: String
+    var id: JSONValue?
+
+    init(_ code: Code, _ message: String, id: JSONValue? = nil) {
+        self.code = code
+        self.message = message
+        self.id = id
+    }
+}

@@ -1,0 +1,64 @@
+import NIOCore
+import PlenumCore
+
+/// One WebSocket client as its event loop's scheduler sees it. Loop-confined: created,
+/// read and changed only on the connection's event loop.
+final class PushConnection {
+    let id: Int
+    /// The context of the raw write tap at the head of the pipeline: writes through it skip
+    /// NIO's frame encoder, so pre-built frame bytes go straight to the socket.
+    let output: ChannelHandlerContext
+    var subscriptions: SubscriptionSet
+    /// For every channel this connection receives: the last version sent (0 = none yet).
+    var lastSent: [Int: UInt64] = [:]
+    /// Mirrors `Channel.isWritable`; while false, updates are owed instead of written.
+    var writable = true
+    /// Channels whose newest version is owed because the connection was not writable, with the
+    /// size of the frame that was skipped (the estimate of what catching up will cost).
+    var owed: [Int: Int] = [:]
+    var owedBytes = 0
+    /// Frames collected for this connection during the current tick.
+    var batch: ByteBuffer?
+    var isClosing = false
+
+    init(id: Int, output: ChannelHandlerContext, maxSubscriptions: Int) {
+        self.id = id
+        self.output = output
+        self.subscriptions = SubscriptionSet(limit: maxSubscriptions)
+    }
+
+    var channel: Channel { output.channel }
+
+    /// Writes one frame (or several joined) and flushes: one syscall.
+    func send(_ buffer: ByteBuffer) {
+        output.writeAndFlush(NIOAny(buffer), promise: nil)
+    }
+
+    /// Bytes NIO holds for this connection that the kernel has not taken yet.
+    var bufferedBytes: Int {
+        (try? channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
+    }
+
+    /// Sends a close frame and closes the connection once it is written.
+    func close(_ code: ServerFrame.CloseCode, reason: String, allocator: ByteBufferAllocator) {
+        close(code: code.rawValue, reason: reason, allocator: allocator)
+    }
+
+    /// Sends a close frame with `code` (nil: an empty close, echoing a client's) and closes.
+    func close(code: UInt16?, reason: String, allocator: ByteBufferAllocator) {
+        guard !isClosing else { return }
+        isClosing = true
+        let frame = ServerFrame.close(code, reason: reason, allocator: allocator)
+        let promise = output.eventLoop.makePromise(of: Void.self)
+        output.writeAndFlush(NIOAny(frame), promise: promise)
+        let channel = self.channel
+        promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+    }
+}
+
+/// A do-nothing outbound handler placed first in the pipeline; its context is where raw
+/// frame bytes enter (see `PushConnection.output`).
+final class RawWriteTap: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+}

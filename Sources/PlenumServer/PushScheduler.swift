@@ -1,0 +1,228 @@
+import Logging
+import NIOCore
+import PlenumCore
+
+/// The push engine of one event loop: its connections, their subscription index, and the tick.
+///
+/// Loop-confined. Each tick drains the loop's `ChangeFeed` (what changed since the previous
+/// tick), builds each changed version's frame once, and gives every subscriber that has not
+/// seen that version the same bytes; a connection's frames of one tick go out in one write.
+/// Cost per tick is changes × their subscribers; an idle tick is one empty drain.
+final class PushScheduler {
+    let eventLoop: EventLoop
+    private let store: ChannelStore
+    private let configuration: ServerConfiguration
+    private let logger: Logger
+    private let allocator = ByteBufferAllocator()
+    private var feed: ChangeFeed?
+    private var nextTick: Scheduled<Void>?
+    private var deadline = NIODeadline.now()
+
+    private var connections: [Int: PushConnection] = [:]
+    /// Channel id → connections receiving it.
+    private var subscribers: [Int: [PushConnection]] = [:]
+    /// Pattern → connections holding it.
+    private var holders: [ChannelPattern: [PushConnection]] = [:]
+    /// Channel ids already matched against every pattern held on this loop.
+    private var known: [Bool] = []
+    private var touched: [PushConnection] = []
+
+    init(eventLoop: EventLoop, store: ChannelStore, configuration: ServerConfiguration, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    var connectionCount: Int { connections.count }
+
+    // MARK: - Lifecycle
+
+    /// Starts the tick (or, with `tick_ms: 0`, the wake-on-publish). `box` is how the feed's
+    /// callback, which runs on a publishing thread, reaches this loop-confined object.
+    func start(box: NIOLoopBoundBox<PushScheduler>) {
+        let loop = eventLoop
+        if configuration.tickMilliseconds == 0 {
+            feed = store.makeFeed { loop.execute { box.value.tick() } }
+        } else {
+            feed = store.makeFeed()
+            deadline = .now()
+            scheduleTick()
+        }
+    }
+
+    private func scheduleTick() {
+        // Fixed rate: the next deadline is one tick after the previous one, not after this pass.
+        deadline = deadline + .milliseconds(Int64(configuration.tickMilliseconds))
+        let now = NIODeadline.now()
+        if deadline < now { deadline = now }
+        nextTick = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            tick()
+            scheduleTick()
+        }
+    }
+
+    /// Stops ticking and closes every connection with 1001 (going away).
+    func shutdown() {
+        nextTick?.cancel()
+        nextTick = nil
+        if let feed { store.removeFeed(feed) }
+        feed = nil
+        for connection in connections.values {
+            connection.close(.goingAway, reason: "server shutting down", allocator: allocator)
+        }
+    }
+
+    // MARK: - Connections
+
+    func add(_ connection: PushConnection) {
+        connections[connection.id] = connection
+        connection.send(
+            ServerFrame.text(
+                ServerMessage.welcome(epoch: store.epoch, tickMilliseconds: configuration.tickMilliseconds),
+                allocator: allocator
+            )
+        )
+    }
+
+    func remove(_ connection: PushConnection) {
+        guard connections.removeValue(forKey: connection.id) != nil else { return }
+        for pattern in connection.subscriptions.patterns { holders[pattern]?.removeAll { $0 === connection } }
+        for id in connection.lastSent.keys { subscribers[id]?.removeAll { $0 === connection } }
+        connection.lastSent.removeAll()
+    }
+
+    /// Carries out what the connection's protocol logic decided.
+    func perform(_ actions: [SubscriptionSet.Action], for connection: PushConnection) {
+        for action in actions {
+            switch action {
+            case .reply(let message):
+                connection.send(ServerFrame.text(message, allocator: allocator))
+            case .index(let patterns):
+                index(patterns, for: connection)
+            case .snapshot(let patterns, let id):
+                sendSnapshot(patterns, id: id, to: connection)
+            case .unindex(let patterns):
+                unindex(patterns, for: connection)
+            }
+        }
+    }
+
+    private func index(_ patterns: [ChannelPattern], for connection: PushConnection) {
+        let channels = store.all()
+        for pattern in patterns {
+            holders[pattern, default: []].append(connection)
+            for version in channels where pattern.matches(version.path) {
+                attach(connection, to: version.channelID)
+            }
+        }
+    }
+
+    private func attach(_ connection: PushConnection, to channelID: Int) {
+        guard connection.lastSent[channelID] == nil else { return }
+        connection.lastSent[channelID] = 0
+        subscribers[channelID, default: []].append(connection)
+    }
+
+    private func unindex(_ patterns: [ChannelPattern], for connection: PushConnection) {
+        for pattern in patterns { holders[pattern]?.removeAll { $0 === connection } }
+        for id in Array(connection.lastSent.keys) {
+            guard let path = store.latest(id: id)?.path, !connection.subscriptions.matches(path) else { continue }
+            connection.lastSent[id] = nil
+            if let owed = connection.owed.removeValue(forKey: id) { connection.owedBytes -= owed }
+            subscribers[id]?.removeAll { $0 === connection }
+        }
+    }
+
+    private func sendSnapshot(_ patterns: [ChannelPattern], id: JSONValue?, to connection: PushConnection) {
+        let versions = store.all().filter { version in patterns.contains { $0.matches(version.path) } }
+        for version in versions {
+            let sent = connection.lastSent[version.channelID] ?? 0
+            if version.version > sent { connection.lastSent[version.channelID] = version.version }
+            if let owed = connection.owed.removeValue(forKey: version.channelID) { connection.owedBytes -= owed }
+        }
+        connection.send(ServerFrame.text(ServerMessage.snapshot(versions, id: id), allocator: allocator))
+    }
+
+    // MARK: - Push
+
+    /// Pushes every version published since the previous tick to the connections that want it.
+    func tick() {
+        guard let feed else { return }
+        let changes = store.drain(feed)
+        if changes.isEmpty { return }
+        for version in changes {
+            let id = version.channelID
+            if id >= known.count || !known[id] { learn(version) }
+            guard let receivers = subscribers[id], !receivers.isEmpty else { continue }
+            var frame: ByteBuffer?
+            for connection in receivers where (connection.lastSent[id] ?? 0) < version.version {
+                if frame == nil { frame = ServerFrame.text(version.updateMessage, allocator: allocator) }
+                guard connection.writable, !connection.isClosing else {
+                    owe(frame!.readableBytes, channel: id, by: connection)
+                    continue
+                }
+                connection.lastSent[id] = version.version
+                if connection.batch == nil {
+                    connection.batch = frame
+                    touched.append(connection)
+                } else {
+                    var more = frame!
+                    connection.batch!.writeBuffer(&more)
+                }
+            }
+        }
+        for connection in touched {
+            if let batch = connection.batch { connection.send(batch) }
+            connection.batch = nil
+        }
+        touched.removeAll(keepingCapacity: true)
+    }
+
+    /// A channel first seen on this loop: match it once against every pattern held here.
+    private func learn(_ version: ChannelVersion) {
+        let id = version.channelID
+        if id >= known.count { known.append(contentsOf: repeatElement(false, count: id + 1 - known.count)) }
+        known[id] = true
+        for (pattern, connections) in holders where pattern.matches(version.path) {
+            for connection in connections { attach(connection, to: id) }
+        }
+    }
+
+    /// Records that `connection` skipped a version (conflation); closes it as a slow consumer
+    /// when what it holds back exceeds the cap.
+    private func owe(_ bytes: Int, channel id: Int, by connection: PushConnection) {
+        guard !connection.isClosing else { return }
+        connection.owedBytes += bytes - (connection.owed[id] ?? 0)
+        connection.owed[id] = bytes
+        let pending = connection.owedBytes + connection.bufferedBytes
+        if pending > configuration.maxPendingBytes {
+            logger.warning(
+                "closing slow consumer",
+                metadata: ["ws.connection.id": "\(connection.id)", "ws.pending_bytes": "\(pending)"]
+            )
+            connection.close(
+                .slowConsumer,
+                reason: "slow consumer: more than \(configuration.maxPendingBytes) bytes pending",
+                allocator: allocator
+            )
+        }
+    }
+
+    /// The connection became writable again: send the newest version of everything it is owed.
+    func catchUp(_ connection: PushConnection) {
+        guard !connection.owed.isEmpty, !connection.isClosing else { return }
+        var batch = allocator.buffer(capacity: connection.owedBytes)
+        for id in connection.owed.keys {
+            guard let version = store.latest(id: id), version.version > (connection.lastSent[id] ?? 0) else {
+                continue
+            }
+            connection.lastSent[id] = version.version
+            ServerFrame.appendHeader(opcode: 0x1, length: version.updateMessage.count, to: &batch)
+            batch.writeBytes(version.updateMessage)
+        }
+        connection.owed.removeAll()
+        connection.owedBytes = 0
+        if batch.readableBytes > 0 { connection.send(batch) }
+    }
+}

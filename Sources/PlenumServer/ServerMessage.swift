@@ -1,0 +1,49 @@
+import PlenumCore
+
+/// The JSON of every server message other than `update` (which the store pre-encodes).
+enum ServerMessage {
+    static func welcome(epoch: String, tickMilliseconds: Int) -> [UInt8] {
+        object(["type": .string("welcome"), "epoch": .string(epoch), "tick_ms": .integer(Int64(tickMilliseconds))])
+    }
+
+    static func subscribed(_ patterns: [ChannelPattern], id: JSONValue?) -> [UInt8] {
+        object(["type": .string("subscribed"), "channels": .array(patterns.map { .string($0.string) })], id: id)
+    }
+
+    static func unsubscribed(_ patterns: [ChannelPattern], id: JSONValue?) -> [UInt8] {
+        object(["type": .string("unsubscribed"), "channels": .array(patterns.map { .string($0.string) })], id: id)
+    }
+
+    static func pong(id: JSONValue?) -> [UInt8] { object(["type": .string("pong")], id: id) }
+
+    static func error(_ error: ProtocolError) -> [UInt8] {
+        object(
+            ["type": .string("error"), "code": .string(error.code.rawValue), "message": .string(error.message)],
+            id: error.id
+        )
+    }
+
+    /// `{"type":"snapshot","channels":[{"channel":..,"version":..,"ts":..,"value":..},...]}`, whole.
+    static func snapshot(_ versions: [ChannelVersion], id: JSONValue?) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + versions.count * 96)
+        out.append(contentsOf: #"{"type":"snapshot","channels":["#.utf8)
+        for (index, version) in versions.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            version.appendSnapshotEntry(to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        if let id {
+            out.append(contentsOf: #","id":"#.utf8)
+            id.encode(into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    private static func object(_ fields: [String: JSONValue], id: JSONValue? = nil) -> [UInt8] {
+        var fields = fields
+        if let id { fields["id"] = id }
+        return JSONValue.object(fields).jsonBytes
+    }
+}

@@ -1,0 +1,79 @@
+import PlenumCore
+
+/// One connection's subscriptions: the protocol logic, free of sockets.
+///
+/// Each event returns the actions the connection must take, in order. The scheduler carries
+/// them out (index changes, snapshots, replies); tests drive this struct directly.
+struct SubscriptionSet {
+    enum Action: Equatable {
+        /// Send this message now.
+        case reply([UInt8])
+        /// Start delivering channels matching these newly added patterns.
+        case index([ChannelPattern])
+        /// Send one snapshot of every channel matching these patterns (what the client asked for).
+        case snapshot([ChannelPattern], id: JSONValue?)
+        /// Stop delivering channels matched only by these removed patterns.
+        case unindex([ChannelPattern])
+    }
+
+    let limit: Int
+    private(set) var patterns: [ChannelPattern] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    /// A text message arrived.
+    mutating func received(text: [UInt8]) -> [Action] {
+        switch ClientRequest.parse(text) {
+        case .failure(let error):
+            return [.reply(ServerMessage.error(error))]
+        case .success(.ping(let id)):
+            return [.reply(ServerMessage.pong(id: id))]
+        case .success(.subscribe(let requested, let id)):
+            return subscribe(requested, id: id)
+        case .success(.unsubscribe(let requested, let id)):
+            return unsubscribe(requested, id: id)
+        }
+    }
+
+    /// A binary message arrived: the protocol is JSON text only.
+    func receivedBinary() -> [Action] {
+        [
+            .reply(
+                ServerMessage.error(
+                    ProtocolError(.binaryUnsupported, "binary messages are not supported; send JSON as text frames")
+                )
+            )
+        ]
+    }
+
+    mutating func subscribe(_ requested: [ChannelPattern], id: JSONValue?) -> [Action] {
+        var added: [ChannelPattern] = []
+        for pattern in requested where !patterns.contains(pattern) && !added.contains(pattern) {
+            added.append(pattern)
+        }
+        guard patterns.count + added.count <= limit else {
+            let error = ProtocolError(
+                .tooManySubscriptions,
+                "this would hold \(patterns.count + added.count) subscriptions; at most \(limit) are allowed per connection",
+                id: id
+            )
+            return [.reply(ServerMessage.error(error))]
+        }
+        patterns.append(contentsOf: added)
+        var actions: [Action] = [.reply(ServerMessage.subscribed(requested, id: id))]
+        if !added.isEmpty { actions.append(.index(added)) }
+        actions.append(.snapshot(requested, id: id))
+        return actions
+    }
+
+    mutating func unsubscribe(_ requested: [ChannelPattern], id: JSONValue?) -> [Action] {
+        let removed = requested.filter { patterns.contains($0) }
+        patterns.removeAll { removed.contains($0) }
+        var actions: [Action] = [.reply(ServerMessage.unsubscribed(requested, id: id))]
+        if !removed.isEmpty { actions.insert(.unindex(removed), at: 0) }
+        return actions
+    }
+
+    /// Whether any remaining pattern matches `path`.
+    func matches(_ path: ChannelPath) -> Bool { patterns.contains { $0.matches(path) } }
+}

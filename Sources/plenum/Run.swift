@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PlenumApp
+import PlenumConfig
+import ServiceLifecycle
+
+/// `plenum run`: start the hub on a configuration and run until SIGTERM/SIGINT.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start the hub: device scripts, channels and the WebSocket server."
+    )
+
+    @Option(name: .shortAndLong, help: "The configuration file.")
+    var config: String = "hub.yaml"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let hubConfig: HubConfig
+        do {
+            hubConfig = try ConfigLoader.load(path: config)
+        } catch {
+            printError(error.description)
+            printError("plenum: not starting: \(error.diagnostics.count) problem(s) in \(config)")
+            throw ExitCode(1)
+        }
+        Signals.unblockShutdownSignals()
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "plenum")
+        let host = hubConfig.server.host
+        let hub = Hub(configuration: hubConfig, logger: logger) { port in
+            let line = "plenum: listening on http://\(host):\(port) (WebSocket: ws://\(host):\(port)/ws/PATTERN)\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: hub)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,0 +1,424 @@
+"""Independent WebSocket client for Plenum's end-to-end tests.
+
+Usage: python wsclient.py SCENARIO PORT [ARG...]
+
+Each scenario talks to a running hub on 127.0.0.1:PORT and prints one JSON object on
+stdout: what it observed. The Swift tests assert on it. Every wait is bounded.
+"""
+
+import base64
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from websockets.sync.client import connect
+from websockets.exceptions import ConnectionClosed
+
+TIMEOUT = 10
+
+
+def url(port, path="/ws"):
+    return f"ws://127.0.0.1:{port}{path}"
+
+
+def recv_json(ws, timeout=TIMEOUT):
+    return json.loads(ws.recv(timeout=timeout))
+
+
+def recv_until(ws, kind, timeout=TIMEOUT):
+    """Receives messages until one of type `kind`; returns it and those skipped."""
+    skipped = []
+    deadline = time.monotonic() + timeout
+    while True:
+        message = recv_json(ws, max(0.01, deadline - time.monotonic()))
+        if message["type"] == kind:
+            return message, skipped
+        skipped.append(message)
+
+
+def collect_updates(ws, count, timeout=TIMEOUT):
+    updates = []
+    deadline = time.monotonic() + timeout
+    while len(updates) < count and time.monotonic() < deadline:
+        try:
+            message = recv_json(ws, max(0.01, deadline - time.monotonic()))
+        except TimeoutError:
+            break
+        if message["type"] == "update":
+            updates.append(message)
+    return updates
+
+
+def increasing_per_channel(updates, start=None):
+    last = dict(start or {})
+    for u in updates:
+        if u["version"] <= last.get(u["channel"], 0):
+            return False
+        last[u["channel"]] = u["version"]
+    return True
+
+
+# ---- scenarios ------------------------------------------------------------------------------
+
+
+def url_subscribe(port, pattern):
+    """Subscribe by URL; report the first messages and whether versions only go up."""
+    with connect(url(port, "/ws" + pattern), max_size=None) as ws:
+        welcome = recv_json(ws)
+        subscribed = recv_json(ws)
+        snapshot = recv_json(ws)
+        start = {c["channel"]: c["version"] for c in snapshot["channels"]}
+        updates = collect_updates(ws, 20)
+        return {
+            "welcome": sorted(welcome.keys()),
+            "subscribed": subscribed,
+            "snapshot_channels": [c["channel"] for c in snapshot["channels"]],
+            "snapshot_fields": sorted(snapshot["channels"][0].keys()) if snapshot["channels"] else [],
+            "updates": len(updates),
+            "update_channels": sorted({u["channel"] for u in updates}),
+            "increasing": increasing_per_channel(updates, start),
+            "ts_is_int": all(isinstance(u["ts"], int) for u in updates),
+        }
+
+
+def message_subscribe(port, *patterns):
+    """Subscribe by message (with an id); then unsubscribe and check updates stop."""
+    with connect(url(port), max_size=None) as ws:
+        recv_json(ws)  # welcome
+        ws.send(json.dumps({"op": "subscribe", "channels": list(patterns), "id": 7}))
+        subscribed, _ = recv_until(ws, "subscribed")
+        snapshot, _ = recv_until(ws, "snapshot")
+        updates = collect_updates(ws, 10)
+        ws.send(json.dumps({"op": "unsubscribe", "channels": list(patterns)}))
+        unsubscribed, _ = recv_until(ws, "unsubscribed")
+        time.sleep(0.3)
+        late = []
+        try:
+            while True:
+                m = recv_json(ws, 0.3)
+                if m["type"] == "update":
+                    late.append(m)
+        except TimeoutError:
+            pass
+        return {
+            "subscribed": subscribed,
+            "snapshot_id": snapshot.get("id"),
+            "snapshot_channels": [c["channel"] for c in snapshot["channels"]],
+            "update_channels": sorted({u["channel"] for u in updates}),
+            "unsubscribed": unsubscribed,
+            "updates_after_unsubscribe": len(late),
+        }
+
+
+def late_channel(port, pattern, marker):
+    """Subscribe to a pattern before a matching channel exists; wait for it to appear."""
+    with connect(url(port, "/ws" + pattern), max_size=None) as ws:
+        recv_until(ws, "snapshot")
+        open(marker, "w").close()  # tell the test to publish the new channel now
+        updates = collect_updates(ws, 1)
+        return {"first_update": updates[0] if updates else None}
+
+
+def bad_input(port):
+    """Every malformed client message gets an error; the connection stays usable."""
+    answers = []
+    with connect(url(port), max_size=None) as ws:
+        recv_json(ws)
+        for text in [
+            "not json",
+            "[1,2]",
+            '{"channels":["/a"]}',
+            '{"op":5}',
+            '{"op":"dance"}',
+            '{"op":"subscribe"}',
+            '{"op":"subscribe","channels":[1]}',
+            '{"op":"subscribe","channels":["no-slash"]}',
+            '{"op":"subscribe","channels":["/a/**/b"]}',
+            '{"op":"subscribe","channels":["/a","/b","/c","/d","/e","/f"]}',
+        ]:
+            ws.send(text)
+            answers.append(recv_json(ws))
+        ws.send(b"\x01\x02")
+        answers.append(recv_json(ws))
+        ws.send('{"op":"ping","id":"still-here"}')
+        answers.append(recv_json(ws))
+    return {"answers": answers}
+
+
+def other_client_unaffected(port, pattern):
+    """One client sends garbage and violates the protocol while another keeps receiving."""
+    with connect(url(port, "/ws" + pattern), max_size=None) as good:
+        recv_until(good, "snapshot")
+        raw = RawClient(port)
+        raw.send_frame(0x1, b"\xff\xfe", masked=True)
+        code = raw.read_close_code()
+        updates = collect_updates(good, 5)
+        return {"bad_client_close": code, "good_client_updates": len(updates)}
+
+
+class RawClient:
+    """A hand-rolled client for frames `websockets` refuses to send."""
+
+    def __init__(self, port, path="/ws"):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise RuntimeError("connection closed during handshake")
+            self.buffer += chunk
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        self.status = int(head.split(b" ")[1])
+
+    def send_frame(self, opcode, payload, fin=True, masked=True, rsv=0):
+        first = (0x80 if fin else 0) | (rsv << 4) | opcode
+        length = len(payload)
+        mask_bit = 0x80 if masked else 0
+        if length < 126:
+            header = struct.pack("!BB", first, mask_bit | length)
+        elif length < 65536:
+            header = struct.pack("!BBH", first, mask_bit | 126, length)
+        else:
+            header = struct.pack("!BBQ", first, mask_bit | 127, length)
+        if masked:
+            mask = os.urandom(4)
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            header += mask
+        self.sock.sendall(header + payload)
+
+    def _read(self, n):
+        while len(self.buffer) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def read_frame(self):
+        first, second = self._read(2)
+        length = second & 0x7F
+        if length == 126:
+            (length,) = struct.unpack("!H", self._read(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", self._read(8))
+        return first & 0x0F, self._read(length), bool(second & 0x80)
+
+    def read_close_code(self):
+        """Reads frames until a close frame; returns its code (None for an empty close)."""
+        try:
+            while True:
+                opcode, payload, _ = self.read_frame()
+                if opcode == 0x8:
+                    return struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+        except (EOFError, ConnectionResetError, socket.timeout):
+            return "eof"
+
+
+def violations(port, max_message):
+    """RFC 6455 violations, each on its own connection: the close code the server sends."""
+    max_message = int(max_message)
+    results = {}
+
+    def case(name, action):
+        raw = RawClient(port)
+        action(raw)
+        results[name] = raw.read_close_code()
+
+    case("unmasked", lambda r: r.send_frame(0x1, b'{"op":"ping"}', masked=False))
+    case("reserved_bit", lambda r: r.send_frame(0x1, b'{"op":"ping"}', rsv=4))
+    case("bad_opcode", lambda r: r.send_frame(0x3, b""))
+    case("invalid_utf8", lambda r: r.send_frame(0x1, b'{"op":"\xc3\x28"}'))
+    case("oversized_frame", lambda r: r.send_frame(0x1, b"x" * (max_message + 1)))
+
+    def oversized_fragments(r):
+        r.send_frame(0x1, b"x" * (max_message // 2 + 1), fin=False)
+        r.send_frame(0x0, b"x" * (max_message // 2 + 1), fin=True)
+
+    case("oversized_message", oversized_fragments)
+    case("orphan_continuation", lambda r: r.send_frame(0x0, b"x"))
+
+    def interleaved(r):
+        r.send_frame(0x1, b'{"op":', fin=False)
+        r.send_frame(0x1, b'"ping"}')
+
+    case("new_message_mid_fragment", interleaved)
+    case("fragmented_ping", lambda r: r.send_frame(0x9, b"x", fin=False))
+    case("close_1000", lambda r: r.send_frame(0x8, struct.pack("!H", 1000) + b"bye"))
+    case("close_4321", lambda r: r.send_frame(0x8, struct.pack("!H", 4321)))
+    case("close_empty", lambda r: r.send_frame(0x8, b""))
+    case("close_1005", lambda r: r.send_frame(0x8, struct.pack("!H", 1005)))
+    case("close_one_byte", lambda r: r.send_frame(0x8, b"\x03"))
+    case("close_bad_utf8_reason", lambda r: r.send_frame(0x8, struct.pack("!H", 1000) + b"\xff"))
+
+    # A fragmented text message with a ping in the middle is reassembled and answered.
+    raw = RawClient(port)
+    raw.send_frame(0x1, b'{"op":"pi', fin=False)
+    raw.send_frame(0x9, b"hello")
+    raw.send_frame(0x0, b'ng","id":3}', fin=True)
+    frames = []
+    while len(frames) < 3:
+        opcode, payload, masked = raw.read_frame()
+        frames.append((opcode, payload.decode(errors="replace"), masked))
+    results["fragmented"] = frames
+    return results
+
+
+def handshake(port, path, headers):
+    """A raw HTTP request to a /ws path; returns the status and body."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(f"{h}\r\n" for h in headers) + "\r\n"
+    sock.sendall(request.encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        body += sock.recv(4096)
+    sock.close()
+    return {"status": int(head.split(b" ")[1]), "body": json.loads(body) if body else None}
+
+
+def handshakes(port):
+    upgrade = ["Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13"]
+    key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="
+    return {
+        "no_upgrade": handshake(port, "/ws/a", []),
+        "no_key": handshake(port, "/ws/a", upgrade),
+        "bad_version": handshake(port, "/ws/a", ["Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 8", key]),
+        "bad_pattern": handshake(port, "/ws/a/**/b", upgrade + [key]),
+    }
+
+
+def connection_limit(port, limit):
+    """Open `limit` connections, then one more: the extra gets HTTP 503."""
+    limit = int(limit)
+    clients = [connect(url(port), max_size=None) for _ in range(limit)]
+    for c in clients:
+        recv_json(c)
+    extra = handshake(port, "/ws", ["Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
+                                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="])
+    clients[0].close()
+    time.sleep(0.3)
+    again = connect(url(port), max_size=None)
+    welcome = recv_json(again)
+    again.close()
+    for c in clients[1:]:
+        c.close()
+    return {"extra": extra, "after_one_left": welcome["type"]}
+
+
+def http(port):
+    def get(path, method="GET"):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as r:
+                return {"status": r.status, "body": json.loads(r.read())}
+        except urllib.error.HTTPError as e:
+            return {"status": e.code, "body": json.loads(e.read()), "allow": e.headers.get("Allow")}
+
+    return {
+        "healthz": get("/healthz"),
+        "channels": get("/api/channels"),
+        "one": get("/api/channels/t/a"),
+        "missing": get("/api/channels/t/zzz"),
+        "bad_path": get("/api/channels/t//a"),
+        "unknown_route": get("/nope"),
+        "wrong_method": get("/api/channels", "POST"),
+    }
+
+
+def slow_reader(port, pattern, pause):
+    """Connect, stop reading for `pause` seconds, then read: the newest value arrives."""
+    pause = float(pause)
+    with connect(url(port, "/ws" + pattern), max_size=None) as ws:
+        _, _ = recv_until(ws, "snapshot")
+        time.sleep(pause)
+        received = []
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            try:
+                received.append(recv_json(ws, max(0.01, deadline - time.monotonic())))
+            except TimeoutError:
+                break
+        updates = [m for m in received if m["type"] == "update"]
+        return {
+            "updates": len(updates),
+            "last_version": updates[-1]["version"] if updates else None,
+            "increasing": increasing_per_channel(updates),
+        }
+
+
+def slow_consumer(port, pattern):
+    """Never read: the server must close us with 4008 once too much is pending."""
+    raw = RawClient(port, "/ws" + pattern)
+    time.sleep(3)
+    raw.sock.settimeout(5)
+    return {"close": raw.read_close_code()}
+
+
+def many_clients(port, pattern, count):
+    count = int(count)
+    results = [None] * count
+
+    def run(i):
+        try:
+            with connect(url(port, "/ws" + pattern), max_size=None) as ws:
+                recv_until(ws, "snapshot")
+                updates = collect_updates(ws, 5)
+                results[i] = len(updates) == 5 and increasing_per_channel(updates)
+        except Exception as e:  # reported, not raised: the test asserts on the count
+            results[i] = repr(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT * 2)
+    return {"ok": sum(1 for r in results if r is True), "failures": [r for r in results if r is not True][:3]}
+
+
+def big_snapshot(port, pattern):
+    with connect(url(port, "/ws" + pattern), max_size=None) as ws:
+        snapshot, _ = recv_until(ws, "snapshot", timeout=30)
+        channels = snapshot["channels"]
+        return {"count": len(channels), "unique": len({c["channel"] for c in channels})}
+
+
+def shutdown_close(port, marker):
+    with connect(url(port, "/ws"), max_size=None) as ws:
+        recv_json(ws)
+        open(marker, "w").close()  # tell the test to shut the server down
+        try:
+            while True:
+                ws.recv(timeout=TIMEOUT)
+        except ConnectionClosed as e:
+            return {"code": e.rcvd.code if e.rcvd else None, "reason": e.rcvd.reason if e.rcvd else None}
+        except TimeoutError:
+            return {"code": "timeout"}
+
+
+if __name__ == "__main__":
+    name, port, *args = sys.argv[1:]
+    print(json.dumps(globals()[name](int(port), *args)))

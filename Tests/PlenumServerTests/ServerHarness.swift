@@ -1,0 +1,75 @@
+import Foundation
+import Logging
+import PlenumCore
+import Synchronization
+
+@testable import PlenumServer
+
+/// A real `PushServer` on 127.0.0.1, port 0, with its store, for end-to-end tests.
+final class ServerHarness: Sendable {
+    let store: ChannelStore
+    let server: PushServer
+    let port: Int
+
+    private init(server: PushServer, port: Int, store: ChannelStore) {
+        self.server = server
+        self.port = port
+        self.store = store
+    }
+
+    static func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> ServerHarness {
+        var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
+        configure(&configuration)
+        let store = ChannelStore()
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let server = PushServer(configuration: configuration, store: store, logger: logger)
+        let port = try await server.start()
+        return ServerHarness(server: server, port: port, store: store)
+    }
+
+    /// Publishes an increasing integer to each path every `interval` until stopped.
+    func publishContinuously(_ paths: [String], every interval: Double = 0.005) -> Publisher {
+        Publisher(store: store, paths: paths.map { try! ChannelPath($0) }, interval: interval)
+    }
+
+    func stop() async { await server.shutdown() }
+}
+
+/// A producer thread, like a device's.
+final class Publisher: Sendable {
+    private let running = Atomic<Bool>(true)
+    private let finished = Atomic<Bool>(false)
+
+    init(store: ChannelStore, paths: [ChannelPath], interval: Double) {
+        Thread.detachNewThread { [self] in
+            var n: Int64 = 0
+            while running.load(ordering: .relaxed) {
+                n += 1
+                for path in paths { store.publish(path, .integer(n)) }
+                Thread.sleep(forTimeInterval: interval)
+            }
+            finished.store(true, ordering: .relaxed)
+        }
+    }
+
+    func stop() {
+        running.store(false, ordering: .relaxed)
+        for _ in 0..<200 where !finished.load(ordering: .relaxed) { usleep(5_000) }
+    }
+}
+
+/// A unique path for a marker file a Python scenario creates to signal the test.
+func markerPath() -> String {
+    NSTemporaryDirectory() + "plenum-marker-\(UUID().uuidString)"
+}
+
+/// Waits (bounded) until `path` exists.
+func waitForFile(_ path: String, timeout: Double = 20) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if FileManager.default.fileExists(atPath: path) { return true }
+        usleep(10_000)
+    }
+    return false
+}

@@ -1,0 +1,107 @@
+import NIOCore
+import PlenumCore
+import Testing
+
+@testable import PlenumServer
+
+/// The protocol logic without sockets: each event and the actions it yields.
+@Suite struct SubscriptionSetTests {
+    private func text(_ s: String) -> [UInt8] { Array(s.utf8) }
+    private func json(_ bytes: [UInt8]) -> JSONValue { try! JSONParser.parse(bytes) }
+
+    @Test func subscribeRepliesThenIndexesNewPatternsThenSnapshots() throws {
+        var set = SubscriptionSet(limit: 10)
+        let actions = set.received(text: text(#"{"op":"subscribe","channels":["/a/**","/b"],"id":1}"#))
+        let a = try ChannelPattern("/a/**")
+        let b = try ChannelPattern("/b")
+        #expect(actions.count == 3)
+        guard case .reply(let ack) = actions[0] else {
+            Issue.record("no reply first")
+            return
+        }
+        #expect(
+            json(ack)
+                == .object([
+                    "type": .string("subscribed"), "channels": .array([.string("/a/**"), .string("/b")]),
+                    "id": .integer(1),
+                ])
+        )
+        #expect(actions[1] == .index([a, b]))
+        #expect(actions[2] == .snapshot([a, b], id: .integer(1)))
+        #expect(set.patterns == [a, b])
+    }
+
+    @Test func resubscribingIndexesNothingNewButStillSnapshots() throws {
+        var set = SubscriptionSet(limit: 10)
+        _ = set.subscribe([try ChannelPattern("/a")], id: nil)
+        let actions = set.subscribe([try ChannelPattern("/a")], id: nil)
+        #expect(actions.count == 2)
+        #expect(actions[1] == .snapshot([try ChannelPattern("/a")], id: nil))
+        #expect(set.patterns.count == 1)
+    }
+
+    @Test func theLimitCountsDistinctPatterns() throws {
+        var set = SubscriptionSet(limit: 2)
+        _ = set.subscribe([try ChannelPattern("/a"), try ChannelPattern("/a")], id: nil)
+        #expect(set.patterns.count == 1)
+        let refused = set.subscribe([try ChannelPattern("/b"), try ChannelPattern("/c")], id: .string("x"))
+        guard case .reply(let error) = refused.first, refused.count == 1 else {
+            Issue.record("not refused")
+            return
+        }
+        #expect(json(error)["code"] == .string("too_many_subscriptions"))
+        #expect(json(error)["id"] == .string("x"))
+        #expect(set.patterns.count == 1)
+    }
+
+    @Test func unsubscribeUnindexesOnlyWhatWasHeld() throws {
+        var set = SubscriptionSet(limit: 10)
+        _ = set.subscribe([try ChannelPattern("/a"), try ChannelPattern("/b/*")], id: nil)
+        let actions = set.unsubscribe([try ChannelPattern("/b/*"), try ChannelPattern("/zzz")], id: nil)
+        #expect(actions.first == .unindex([try ChannelPattern("/b/*")]))
+        #expect(set.patterns == [try ChannelPattern("/a")])
+        #expect(set.matches(try ChannelPath("/a")))
+        #expect(!set.matches(try ChannelPath("/b/c")))
+    }
+
+    @Test(arguments: [
+        ("{", "invalid_json"), ("1", "invalid_message"), (#"{"op":"x"}"#, "unknown_op"),
+        (#"{"op":"subscribe","channels":"/a"}"#, "invalid_message"),
+        (#"{"op":"unsubscribe","channels":["/a/"]}"#, "bad_pattern"),
+    ])
+    func badMessagesYieldOneErrorReply(message: String, code: String) {
+        var set = SubscriptionSet(limit: 10)
+        let actions = set.received(text: text(message))
+        guard case .reply(let reply) = actions.first, actions.count == 1 else {
+            Issue.record("\(actions)")
+            return
+        }
+        #expect(json(reply)["type"] == .string("error"))
+        #expect(json(reply)["code"] == .string(code))
+    }
+
+    @Test func urlTargets() throws {
+        #expect(PushServer.target(uri: "/ws") == .none)
+        #expect(PushServer.target(uri: "/ws/") == .none)
+        #expect(PushServer.target(uri: "/ws/plant/**") == .pattern(try ChannelPattern("/plant/**")))
+        #expect(
+            PushServer.target(uri: "/ws/a%20b")
+                == .invalid(
+                    "'/a b' is not a valid channel path or pattern: the path contains a forbidden character U+20 (whitespace, control characters and '*' are not allowed)"
+                )
+        )
+        #expect(PushServer.target(uri: "/ws/caf%C3%A9?x=1") == .pattern(try ChannelPattern("/café")))
+        #expect(PushServer.target(uri: "/ws/%zz") == .invalid("'/%zz' has an invalid %-escape"))
+    }
+
+    @Test func framesUseTheShortestLengthEncoding() {
+        let allocator = ByteBufferAllocator()
+        for (size, header) in [(5, 2), (125, 2), (126, 4), (65_535, 4), (65_536, 10)] {
+            let frame = ServerFrame.text([UInt8](repeating: 0x61, count: size), allocator: allocator)
+            #expect(frame.readableBytes == size + header)
+            #expect(frame.getInteger(at: 0, as: UInt8.self) == 0x81)
+        }
+        let close = ServerFrame.close(4008, reason: String(repeating: "r", count: 300), allocator: allocator)
+        #expect(close.readableBytes == 2 + 125)
+    }
+}
