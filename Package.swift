@@ -57,6 +57,7 @@ let package = Package(
                 "PlenumCore", "PlenumConfig", "PlenumDevices", "PlenumServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

@@ -49,7 +49,7 @@ typedef struct plenum_limits {
     size_t cap;            /* 0 = unlimited */
     int in_host;           /* >0 while a Swift host function runs: never fail then */
     int memory_tripped;    /* set when an allocation was refused */
-    volatile int stop;     /* set by another thread: raise "device stopping" in the hook */
+    int stop;              /* set by another thread (atomically): raise "device stopping" in the hook */
     int guard_tripped;     /* set when the CPU guard fired */
     long long slice_start_ns;  /* monotonic time the current run-without-blocking began */
     long long guard_ns;        /* 0 = no CPU guard */
@@ -95,7 +95,7 @@ static void plenum_hook(lua_State *L, lua_Debug *ar) {
         luaL_error(L, "%s", limits->kill_message);
         return;
     }
-    if (limits->stop) {
+    if (__atomic_load_n(&limits->stop, __ATOMIC_RELAXED)) {
         limits->killing = 1;
         limits->kill_message = "device stopping: the script did not return within its stop grace period";
         lua_sethook(L, plenum_hook, LUA_MASKCOUNT, 1);
@@ -118,13 +118,18 @@ static inline lua_State *plenum_newstate(plenum_limits *limits) {
     return L;
 }
 
-/* Re-arms the hook after a kill (for a state that is reused: not done today, kept for tests). */
-static inline void plenum_reset_kill(lua_State *L) {
-    plenum_limits *limits = plenum_limits_of(L);
-    limits->killing = 0;
-    limits->guard_tripped = 0;
+/* May be called from any thread. */
+static inline void plenum_request_stop(plenum_limits *limits) {
+    __atomic_store_n(&limits->stop, 1, __ATOMIC_RELAXED);
+}
+
+static inline int plenum_stop_requested(plenum_limits *limits) {
+    return __atomic_load_n(&limits->stop, __ATOMIC_RELAXED);
+}
+
+/* Called when a blocking host function returns: the script yielded, so its CPU slice restarts. */
+static inline void plenum_reset_slice(plenum_limits *limits) {
     limits->slice_start_ns = plenum_monotonic_ns();
-    lua_sethook(L, plenum_hook, LUA_MASKCOUNT, 1000);
 }
 
 /* ---- protected calls with a traceback ---------------------------------------------- */
@@ -148,6 +153,29 @@ static inline int plenum_pcall(lua_State *L, int nargs, int nresults) {
     int status = lua_pcall(L, nargs, nresults, base);
     lua_remove(L, base);
     return status;
+}
+
+/* ---- the standard libraries the sandbox starts from -------------------------------- */
+
+/* Opens base, string, table, math, utf8, coroutine, os and debug; the Lua prelude then
+   removes everything not on the allow-list. Run under lua_pcall (memory errors raise). */
+static int plenum_open_libraries(lua_State *L) {
+    static const luaL_Reg libs[] = {
+        {LUA_GNAME, luaopen_base},         {LUA_STRLIBNAME, luaopen_string},
+        {LUA_TABLIBNAME, luaopen_table},   {LUA_MATHLIBNAME, luaopen_math},
+        {LUA_UTF8LIBNAME, luaopen_utf8},   {LUA_COLIBNAME, luaopen_coroutine},
+        {LUA_OSLIBNAME, luaopen_os},       {LUA_DBLIBNAME, luaopen_debug},
+        {NULL, NULL}};
+    for (const luaL_Reg *lib = libs; lib->func; lib++) {
+        luaL_requiref(L, lib->name, lib->func, 1);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+static inline int plenum_pcall_open_libraries(lua_State *L) {
+    lua_pushcfunction(L, plenum_open_libraries);
+    return plenum_pcall(L, 0, 0);
 }
 
 /* ---- Swift host functions ---------------------------------------------------------- */

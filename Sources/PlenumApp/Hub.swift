@@ -1,29 +1,43 @@
 public import Logging
 public import PlenumConfig
 public import PlenumCore
+public import PlenumDevices
 import PlenumServer
 public import ServiceLifecycle
+import Synchronization
+import UnixSignals
 
 /// The running hub: the channel store, the push server and the device supervisor, wired
 /// from one configuration. This is the seam tests use (in-memory configuration, port 0).
 public final class Hub: Service, Sendable {
-    public let configuration: HubConfig
     public let store: ChannelStore
+    public let supervisor: DeviceSupervisor
+    private let configuration: Mutex<HubConfig>
+    private let configPath: String?
     private let server: PushServer
     private let logger: Logger
+    private let scriptPollSeconds: Double
     private let onListening: @Sendable (Int) -> Void
 
-    /// - Parameter onListening: called once with the bound port when the server accepts connections.
+    /// - Parameters:
+    ///   - configPath: the file SIGHUP re-reads (nil: SIGHUP only reloads changed scripts).
+    ///   - scriptPollSeconds: how often script files are checked for changes.
+    ///   - onListening: called once with the bound port when the server accepts connections.
     public init(
         configuration: HubConfig,
+        configPath: String? = nil,
         logger: Logger,
+        scriptPollSeconds: Double = 1,
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
-        self.configuration = configuration
+        self.configuration = Mutex(configuration)
+        self.configPath = configPath
         self.logger = logger
+        self.scriptPollSeconds = scriptPollSeconds
         self.onListening = onListening
         store = ChannelStore()
         server = PushServer(configuration: Self.serverConfiguration(configuration.server), store: store, logger: logger)
+        supervisor = DeviceSupervisor(store: store, logger: logger)
     }
 
     static func serverConfiguration(_ server: ServerConfig) -> ServerConfiguration {
@@ -39,17 +53,69 @@ public final class Hub: Service, Sendable {
         )
     }
 
-    /// Starts everything, runs until graceful shutdown is requested (SIGTERM/SIGINT under a
-    /// `ServiceGroup`), then stops the server (closing WebSockets with 1001) and the devices.
+    static func deviceSpecs(_ config: HubConfig) -> [DeviceSpec] {
+        config.devices.map { device in
+            DeviceSpec(
+                name: device.name,
+                script: device.script,
+                scriptPath: device.scriptPath,
+                prefix: device.prefix,
+                params: device.params,
+                memoryLimit: device.limits.memoryMB << 20,
+                cpuGuardSeconds: device.limits.cpuGuardSeconds,
+                stopGraceSeconds: Double(device.limits.stopGraceMilliseconds) / 1000
+            )
+        }
+    }
+
+    /// Starts everything and runs until graceful shutdown is requested (SIGTERM/SIGINT under a
+    /// `ServiceGroup`); SIGHUP meanwhile reloads. Shutdown stops the server first (clients get
+    /// 1001), then the devices.
     public func run() async throws {
         let port = try await server.start()
-        logger.info(
-            "hub started",
-            metadata: ["hub.epoch": "\(store.epoch)", "hub.devices": "\(configuration.devices.count)"]
-        )
+        let config = configuration.withLock { $0 }
+        supervisor.apply(Self.deviceSpecs(config))
+        supervisor.watchScripts(every: scriptPollSeconds)
+        logger.info("hub started", metadata: ["hub.epoch": "\(store.epoch)", "hub.devices": "\(config.devices.count)"])
         onListening(port)
-        try? await gracefulShutdown()
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in hangups { self.reload() }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
         logger.info("shutting down")
         await server.shutdown()
+        supervisor.stopAll()
+        logger.info("stopped")
+    }
+
+    /// SIGHUP: re-read hub.yaml and apply its devices; an invalid file is rejected with its
+    /// located errors and everything keeps running as it was.
+    public func reload() {
+        guard let configPath else {
+            supervisor.reloadChangedScripts()
+            return
+        }
+        logger.info("reloading", metadata: ["hub.config": "\(configPath)"])
+        let next: HubConfig
+        do {
+            next = try ConfigLoader.load(path: configPath)
+        } catch {
+            for diagnostic in error.diagnostics { logger.error("\(diagnostic)") }
+            logger.error("reload rejected: \(error.diagnostics.count) problem(s) in \(configPath); nothing changed")
+            return
+        }
+        let previous = configuration.withLock { config in
+            defer { config = next }
+            return config
+        }
+        if next.server != previous.server {
+            logger.warning("server settings changed in \(configPath); they take effect at the next restart")
+        }
+        supervisor.apply(Self.deviceSpecs(next))
+        supervisor.reloadChangedScripts()
     }
 }

@@ -35,7 +35,7 @@ struct Run: AsyncParsableCommand {
         }
         let logger = Logger(label: "plenum")
         let host = hubConfig.server.host
-        let hub = Hub(configuration: hubConfig, logger: logger) { port in
+        let hub = Hub(configuration: hubConfig, configPath: config, logger: logger) { port in
             let line = "plenum: listening on http://\(host):\(port) (WebSocket: ws://\(host):\(port)/ws/PATTERN)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }

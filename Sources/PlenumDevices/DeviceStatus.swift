@@ -1,0 +1,26 @@
+import PlenumCore
+
+/// What `/plenum/devices/<name>/status` says about a device.
+public struct DeviceStatus: Sendable, Equatable {
+    public enum State: String, Sendable {
+        case starting, running, backoff, stopped, failed
+    }
+
+    public var state: State
+    public var restarts: Int
+    public var lastError: String?
+    /// Seconds until the next start, while in backoff.
+    public var retryInSeconds: Double?
+    public var script: String
+
+    var json: JSONValue {
+        var fields: [String: JSONValue] = [
+            "state": .string(state.rawValue),
+            "restarts": .integer(Int64(restarts)),
+            "last_error": lastError.map(JSONValue.string) ?? .null,
+            "script": .string(script),
+        ]
+        if let retryInSeconds { fields["retry_in_s"] = .double(retryInSeconds) }
+        return .object(fields)
+    }
+}
