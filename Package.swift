@@ -69,11 +69,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "PlenumTestSupport", dependencies: ["PlenumCore"], path: "Tests/PlenumTestSupport"),
+        .target(
+            name: "PlenumTestSupport",
+            dependencies: ["PlenumCore", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/PlenumTestSupport"
+        ),
         .testTarget(name: "PlenumCoreTests", dependencies: ["PlenumCore"]),
+        .testTarget(name: "PlenumLuaTests", dependencies: ["PlenumLua"], exclude: ["lib"]),
         .testTarget(
             name: "PlenumConfigTests",
             dependencies: ["PlenumConfig"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "PlenumDevicesTests",
+            dependencies: [
+                "PlenumDevices", "PlenumCore", "PlenumTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

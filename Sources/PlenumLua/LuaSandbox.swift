@@ -51,8 +51,8 @@ public enum LuaSandbox {
         try state.run(requireSource, chunkName: "=sandbox")
     }
 
-    /// Finds `name` (`helpers` or `sim.noise`) in the library directory and returns its source,
-    /// or an error naming what was refused.
+    /// Finds `name` (`helpers` or `sim.noise`) in the library directory and returns its source
+    /// and chunk name, or nil and a message naming what was refused.
     static func loadModule(_ name: String, from libraryPath: String?) -> HostReturn {
         let valid =
             !name.isEmpty
@@ -62,12 +62,16 @@ public enum LuaSandbox {
                     || c == 0x2D
             } && !name.contains("..") && !name.hasPrefix(".")
         guard valid else {
-            return .error("module '\(name)' not allowed: names may hold letters, digits, '_', '-' and '.' only")
+            return .many([
+                .nil, .string("module '\(name)' not allowed: names may hold letters, digits, '_', '-' and '.' only"),
+            ])
         }
-        guard let libraryPath else { return .error("module '\(name)' not found: no library directory") }
+        guard let libraryPath else {
+            return .many([.nil, .string("module '\(name)' not found: no library directory")])
+        }
         let file = libraryPath + "/" + name.replacingOccurrences(of: ".", with: "/") + ".lua"
         guard let data = FileManager.default.contents(atPath: file) else {
-            return .error("module '\(name)' not found in \(libraryPath)")
+            return .many([.nil, .string("module '\(name)' not found in \(libraryPath)")])
         }
         return .many([.string(String(decoding: data, as: UTF8.self)), .string("lib/" + name + ".lua")])
     }
@@ -108,6 +112,7 @@ public enum LuaSandbox {
           local cached = loaded[name]
           if cached ~= nil then return cached end
           local source, chunkname = loader(name)
+          if source == nil then error(chunkname, 2) end
           local chunk, err = raw_load(source, "@" .. chunkname, "t")
           if not chunk then error(err, 2) end
           local result = chunk(name)

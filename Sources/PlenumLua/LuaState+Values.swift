@@ -33,9 +33,10 @@ extension LuaState {
             if plenum_isinteger(state, index) != 0 { return .integer(plenum_tointeger(state, index)) }
             let d = plenum_tonumber(state, index)
             guard d.isFinite else {
+                let shown = d.isNaN ? "NaN" : (d > 0 ? "inf" : "-inf")
                 throw LuaConversionError(
                     path: path,
-                    reason: "\(d) is not a finite number (JSON has no NaN or infinity)"
+                    reason: "\(shown) is not a finite number (JSON has no NaN or infinity)"
                 )
             }
             return .number(d)

@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import PlenumCore
+import PlenumDevices
+import PlenumTestSupport
+
+let fixturePlugins = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path + "/plugins"
+
+/// A store and supervisor running fixture scripts, with the log recorded.
+final class DeviceHarness {
+    let store = ChannelStore()
+    let log = LogRecorder()
+    let supervisor: DeviceSupervisor
+
+    init() {
+        supervisor = DeviceSupervisor(store: store, logger: log.logger())
+    }
+
+    deinit { supervisor.stopAll() }
+
+    static func spec(
+        _ name: String,
+        script: String,
+        params: JSONValue = .object([:]),
+        directory: String = fixturePlugins,
+        configure: (inout DeviceSpec) -> Void = { _ in }
+    ) -> DeviceSpec {
+        var spec = DeviceSpec(
+            name: name,
+            script: script,
+            scriptPath: directory + "/" + script,
+            prefix: try! ChannelPath("/t/\(name)"),
+            params: params,
+            memoryLimit: 16 << 20,
+            cpuGuardSeconds: 0.5,
+            stopGraceSeconds: 0.5
+        )
+        spec.backoffSeconds = 0.2
+        configure(&spec)
+        return spec
+    }
+
+    func value(_ path: String) -> JSONValue? { store.latest(try! ChannelPath(path))?.value }
+    func version(_ path: String) -> UInt64 { store.latest(try! ChannelPath(path))?.version ?? 0 }
+    func status(_ name: String) -> JSONValue? { value("/plenum/devices/\(name)/status") }
+
+    /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+    func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+}

@@ -1,0 +1,2 @@
+local config = nil
+local setpoint = config.setpoint

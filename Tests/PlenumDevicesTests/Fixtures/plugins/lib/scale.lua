@@ -1,0 +1,1 @@
+return { apply = function(x) return x * 3 end }
