@@ -1,1 +1,101 @@
--- Placeholder chiller until the simulated plant lands.
+-- chiller.lua — a simulated water-cooled chiller.
+--
+-- A physically plausible model, not random numbers: the chilled-water supply (leaving)
+-- temperature tracks its setpoint through a first-order lag; the return (entering) temperature
+-- is supply + ΔT, where ΔT follows the building load; the load follows a compressed daily cycle;
+-- compressor power is the cooling delivered divided by a COP that falls as the condenser gets
+-- warmer and at low part load. Sensors carry a little noise.
+--
+-- Faults (params.fault) for testing predictors and dashboards:
+--   refrigerant_loss  capacity shortfall grows after fault_start_s: the supply temperature drifts
+--                     up by fault_rate_k_per_min (capped at +10 K) while the chiller keeps running
+--   stuck_sensor      supply_temp freezes at its value when the fault starts
+--   compressor_trip   the compressor stops: status "tripped", power 0, supply drifts to return
+--
+-- Params (defaults):
+--   setpoint = 6.5          chilled-water supply setpoint, °C
+--   design_delta_t = 5.5    supply/return ΔT at full load, K
+--   capacity_kw = 500       cooling capacity, kW
+--   cop_design = 5.8        COP at full load with a 30 °C condenser
+--   period = 1              seconds between readings
+--   day_seconds = 600       length of a simulated day (600: a day every 10 minutes)
+--   noise = 0.03            sensor noise (standard deviation), K
+--   supply_tau_s = 20       time constant of the supply temperature's response, seconds
+--   fault = nil             "refrigerant_loss", "stuck_sensor" or "compressor_trip"
+--   fault_start_s = 30      seconds after start when the fault begins
+--   fault_rate_k_per_min = 1.0   refrigerant_loss drift rate
+--
+-- Channels (relative to the device prefix):
+--   supply_temp, return_temp, condenser_temp (°C), setpoint (°C), load_pct (%),
+--   power_kw (kW), cop, status ("running" | "tripped")
+--
+-- hub.yaml:
+--   - name: chiller-1
+--     script: plugins/chiller.lua
+--     prefix: /plant/line1/chiller-1
+--     params: { setpoint: 6.5, capacity_kw: 500 }
+
+local sim = require("sim")
+local p = hub.params
+
+local setpoint = p.setpoint or 6.5
+local design_dt = p.design_delta_t or 5.5
+local capacity = p.capacity_kw or 500
+local cop_design = p.cop_design or 5.8
+local period = p.period or 1
+local day = p.day_seconds or 600
+local sigma = p.noise or 0.03
+local tau = p.supply_tau_s or 20
+local fault = p.fault
+local fault_start = p.fault_start_s or 30
+local fault_rate = p.fault_rate_k_per_min or 1.0
+
+local start = hub.monotonic()
+local supply = setpoint
+local delta_t = design_dt * 0.5
+local stuck_value = nil
+
+hub.publish("setpoint", setpoint)
+hub.log.info("chiller started", "setpoint", setpoint, "fault", fault or "none")
+
+while true do
+    local t = hub.monotonic() - start
+    local faulted = fault ~= nil and t >= fault_start
+    local tripped = faulted and fault == "compressor_trip"
+
+    -- Building load: a base plus the daily cycle, with slow noise.
+    local load = sim.clamp(0.3 + 0.6 * sim.daily(t, day) + sim.noise(0.02), 0.05, 1.0)
+    delta_t = sim.lag(delta_t, design_dt * load, period, 60)
+
+    -- Supply temperature: tracks the setpoint, unless the chiller cannot hold it.
+    local target = setpoint
+    if faulted and fault == "refrigerant_loss" then
+        target = setpoint + math.min(10, fault_rate * (t - fault_start) / 60)
+    end
+    if tripped then target = setpoint + delta_t + 4 end
+    supply = sim.lag(supply, target, period, tripped and tau * 6 or tau)
+    local ret = supply + delta_t
+
+    -- Condenser follows the day (warmer afternoons); COP falls with it and at low load.
+    local condenser = 27 + 8 * sim.daily(t, day)
+    local part_load = 0.75 + 0.45 * load - 0.2 * load * load
+    local cop = cop_design * (1 - 0.025 * (condenser - 30)) * part_load
+    local cooling_kw = tripped and 0 or capacity * load
+    local power = cooling_kw / cop
+
+    local reported_supply = supply + sim.noise(sigma)
+    if faulted and fault == "stuck_sensor" then
+        stuck_value = stuck_value or reported_supply
+        reported_supply = stuck_value
+    end
+
+    hub.publish("supply_temp", sim.round(reported_supply, 2))
+    hub.publish("return_temp", sim.round(ret + sim.noise(sigma), 2))
+    hub.publish("condenser_temp", sim.round(condenser + sim.noise(sigma), 2))
+    hub.publish("load_pct", sim.round(load * 100, 1))
+    hub.publish("power_kw", sim.round(power, 1))
+    hub.publish("cop", sim.round(tripped and 0 or cop, 2))
+    hub.publish("status", tripped and "tripped" or "running")
+
+    if not hub.sleep(period) then break end
+end

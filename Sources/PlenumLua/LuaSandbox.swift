@@ -90,14 +90,15 @@ public enum LuaSandbox {
           end
         end
         local raw_load = load
-        G.load = function(chunk, name, mode, env)
+        G.load = function(chunk, name, mode, ...)
           if mode ~= nil and mode ~= "t" then
             error("load: only text chunks are allowed (mode 't')", 2)
           end
           if type(chunk) == "string" and chunk:byte(1) == 27 then
             error("load: binary chunks are not allowed", 2)
           end
-          return raw_load(chunk, name, "t", env)
+          if select("#", ...) > 0 then return raw_load(chunk, name, "t", ...) end
+          return raw_load(chunk, name, "t")
         end
         """
 

@@ -201,6 +201,9 @@ import Testing
             try lua.run("local f = load('\\27LuaT\\0')\nreturn f", chunkName: "evil.lua")
         } throws: { ($0 as! LuaError).summary == "evil.lua:1: load: binary chunks are not allowed" }
         #expect(try lua.run("return load('return 7')()", chunkName: "ok.lua") == .integer(7))
+        // Without an env argument a loaded chunk sees the globals; with one, only that table.
+        #expect(try lua.run("x = 5; return load('return x')()", chunkName: "ok.lua") == .integer(5))
+        #expect(try lua.run("return load('return x', 'c', 't', {x = 9})()", chunkName: "ok.lua") == .integer(9))
     }
 
     @Test func requireLoadsOnlyFromTheLibraryDirectory() throws {
