@@ -21,11 +21,13 @@ public final class Hub: Service, Sendable {
 
     /// - Parameters:
     ///   - configPath: the file SIGHUP re-reads (nil: SIGHUP only reloads changed scripts).
+    ///   - portOverride: listen here instead of `server.port` (the command line's `--port`).
     ///   - scriptPollSeconds: how often script files are checked for changes.
     ///   - onListening: called once with the bound port when the server accepts connections.
     public init(
         configuration: HubConfig,
         configPath: String? = nil,
+        portOverride: Int? = nil,
         logger: Logger,
         scriptPollSeconds: Double = 1,
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
@@ -36,7 +38,9 @@ public final class Hub: Service, Sendable {
         self.scriptPollSeconds = scriptPollSeconds
         self.onListening = onListening
         store = ChannelStore()
-        server = PushServer(configuration: Self.serverConfiguration(configuration.server), store: store, logger: logger)
+        var serverConfiguration = Self.serverConfiguration(configuration.server)
+        if let portOverride { serverConfiguration.port = portOverride }
+        server = PushServer(configuration: serverConfiguration, store: store, logger: logger)
         supervisor = DeviceSupervisor(store: store, logger: logger)
     }
 

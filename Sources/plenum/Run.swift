@@ -14,6 +14,9 @@ struct Run: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "The configuration file.")
     var config: String = "hub.yaml"
 
+    @Option(help: "Listen on this port instead of hub.yaml's server.port (0 picks a free one).")
+    var port: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -26,6 +29,7 @@ struct Run: AsyncParsableCommand {
             printError("plenum: not starting: \(error.diagnostics.count) problem(s) in \(config)")
             throw ExitCode(1)
         }
+        if let port, !(0...65_535).contains(port) { throw ValidationError("--port must be from 0 to 65535") }
         Signals.unblockShutdownSignals()
         let level = logLevel
         LoggingSystem.bootstrap { label in
@@ -35,7 +39,7 @@ struct Run: AsyncParsableCommand {
         }
         let logger = Logger(label: "plenum")
         let host = hubConfig.server.host
-        let hub = Hub(configuration: hubConfig, configPath: config, logger: logger) { port in
+        let hub = Hub(configuration: hubConfig, configPath: config, portOverride: port, logger: logger) { port in
             let line = "plenum: listening on http://\(host):\(port) (WebSocket: ws://\(host):\(port)/ws/PATTERN)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }

@@ -419,6 +419,38 @@ def shutdown_close(port, marker):
             return {"code": "timeout"}
 
 
+
+
+def watch_through(port, pattern, marker, limit):
+    """Stay subscribed until `marker` exists; report whether the connection survived."""
+    limit = float(limit)
+    channels = set()
+    closed = False
+    deadline = time.monotonic() + limit * 4
+    with connect(url(port, "/ws" + pattern), max_size=None) as ws:
+        while not os.path.exists(marker) and time.monotonic() < deadline:
+            try:
+                message = recv_json(ws, 0.2)
+                if message["type"] == "update":
+                    channels.add(message["channel"])
+            except TimeoutError:
+                pass
+            except ConnectionClosed:
+                closed = True
+                break
+    return {"closed": closed, "channels": sorted(channels)}
+
+
+def get(port, path):
+    """One HTTP GET; prints the status and the JSON body."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as r:
+            return {"status": r.status, "body": json.loads(r.read())}
+    except urllib.error.HTTPError as e:
+        return {"status": e.code, "body": json.loads(e.read())}
+
+
 if __name__ == "__main__":
     name, port, *args = sys.argv[1:]
     print(json.dumps(globals()[name](int(port), *args)))

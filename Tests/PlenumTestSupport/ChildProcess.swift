@@ -108,3 +108,76 @@ public enum PythonClient {
         }
     }
 }
+
+/// A long-running child (the hub) whose output is collected as it arrives.
+public final class RunningProcess: @unchecked Sendable {
+    // Safe: `output` is guarded by `lock`; `process` is only touched by the test's thread.
+    private let process = Process()
+    private let lock = NSLock()
+    private var output = ""
+
+    public init(_ executable: String, _ arguments: [String], in directory: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.lock()
+            self.output += String(decoding: data, as: UTF8.self)
+            self.lock.unlock()
+        }
+        try process.run()
+    }
+
+    deinit { kill() }
+
+    public var pid: Int32 { process.processIdentifier }
+
+    /// Everything printed so far (stdout and stderr interleaved).
+    public var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return output
+    }
+
+    /// Waits (bounded) until the output matches `pattern`; returns the first capture group.
+    public func waitFor(_ pattern: String, timeout: Double = 30) -> String? {
+        let regex = try! NSRegularExpression(pattern: pattern)
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let current = text
+            if let match = regex.firstMatch(in: current, range: NSRange(current.startIndex..., in: current)) {
+                let range = match.numberOfRanges > 1 ? match.range(at: 1) : match.range
+                return Range(range, in: current).map { String(current[$0]) }
+            }
+            if !process.isRunning { return nil }
+            usleep(20_000)
+        }
+        return nil
+    }
+
+    /// The port from `plenum: listening on http://HOST:PORT`.
+    public func waitForPort(timeout: Double = 30) -> Int? {
+        waitFor(#"listening on http://[^:]+:(\d+)"#, timeout: timeout).flatMap { Int($0) }
+    }
+
+    public func signal(_ signal: Int32) { Glibc.kill(process.processIdentifier, signal) }
+
+    /// Waits (bounded) for the process to exit; returns its status, or nil if it did not.
+    public func waitForExit(timeout: Double = 15) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    public func kill() {
+        if process.isRunning {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
