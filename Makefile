@@ -64,8 +64,14 @@ test: test-deps lint
 	echo "$$((total - failed_tests)) passed, $$failed_tests failed"; \
 	exit $$status
 
-bench:
-	@echo "Benchmarks are not written yet (issue: Benchmarks)."; exit 1
+# Release build of the hub and the load generator, then every scenario (3 runs each);
+# results go to bench/results/. `make bench SCENARIOS="seed-10hz-tick10 batch" RUNS=1` for a subset.
+RUNS ?= 3
+SCENARIOS ?=
+bench: deps
+	$(SWIFT) build -c release --product plenum
+	$(SWIFT) build -c release --product plenum-loadgen
+	python3 bench/run.py --runs $(RUNS) $(SCENARIOS)
 
 clean:
 	rm -rf .build $(VENV)

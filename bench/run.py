@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""Plenum benchmarks: `make bench` (release build). Each scenario starts the hub on a generated
+hub.yaml, drives it with the plenum-loadgen process, reads the hub's CPU and RSS from /proc,
+and writes JSON to bench/results/. Runs each scenario RUNS times and reports medians.
+
+Usage: bench/run.py [--runs N] [--quick] [SCENARIO...]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLENUM = os.path.join(ROOT, ".build", "release", "plenum")
+LOADGEN = os.path.join(ROOT, ".build", "release", "plenum-loadgen")
+RESULTS = os.path.join(ROOT, "bench", "results")
+PLUGINS = os.path.join(ROOT, "bench", "plugins")
+
+
+def write_config(directory, tick_ms, devices, extra_server=""):
+    lines = ["server:", "  host: 127.0.0.1", "  port: 0", f"  tick_ms: {tick_ms}", "  max_connections: 20000"]
+    lines += ["  " + l for l in extra_server.splitlines() if l]
+    lines.append("devices:")
+    for d in devices:
+        lines += [f"  - name: {d['name']}", f"    script: {d['script']}", f"    prefix: {d['prefix']}"]
+        if d.get("params"):
+            lines.append("    params: " + json.dumps(d["params"]))
+        lines.append("    limits: {cpu_guard_s: 30}")
+    path = os.path.join(directory, "hub.yaml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.makedirs(os.path.join(directory, "plugins"), exist_ok=True)
+    for name in os.listdir(PLUGINS):
+        shutil.copy(os.path.join(PLUGINS, name), os.path.join(directory, "plugins", name))
+    return path
+
+
+class Hub:
+    def __init__(self, config):
+        self.process = subprocess.Popen(
+            [PLENUM, "run", "--config", config, "--log-level", "warning"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        deadline = time.time() + 30
+        self.port = None
+        while time.time() < deadline and self.port is None:
+            line = self.process.stdout.readline()
+            m = re.search(r"listening on http://[^:]+:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+        if self.port is None:
+            self.stop()
+            raise RuntimeError("hub did not start")
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def get(self, path):
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
+            return json.loads(r.read())
+
+    def rss_kib(self):
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def loadgen(hub, connections, patterns, duration, warmup=2.0):
+    out = subprocess.run(
+        [LOADGEN, "--port", str(hub.port), "--connections", str(connections), "--patterns", patterns,
+         "--duration", str(duration), "--warmup", str(warmup), "--server-pid", str(hub.pid)],
+        capture_output=True, text=True, timeout=duration + warmup + 300,
+    )
+    if out.returncode != 0:
+        raise RuntimeError("loadgen failed: " + out.stderr[-2000:])
+    return json.loads(out.stdout)
+
+
+def pump_scenario(tick_ms, clients, rate_hz, channels=1, duration=10, patterns="/bench/pump/**"):
+    def run():
+        with tempfile.TemporaryDirectory() as d:
+            config = write_config(d, tick_ms, [{"name": "pump", "script": "plugins/pump.lua", "prefix": "/bench/pump",
+                                                "params": {"rate_hz": rate_hz, "channels": channels}}])
+            hub = Hub(config)
+            try:
+                return loadgen(hub, clients, patterns, duration)
+            finally:
+                hub.stop()
+    return run
+
+
+def plant(duration=15):
+    def run():
+        with tempfile.TemporaryDirectory() as d:
+            devices = [{"name": f"units-{k}", "script": "plugins/plant_units.lua", "prefix": f"/bench/units-{k}",
+                        "params": {"first": k * 50 + 1, "units": 50, "points": 20, "period": 1}} for k in range(10)]
+            config = write_config(d, 10, devices)
+            hub = Hub(config)
+            try:
+                patterns = ",".join(f"/plant/unit-{u}/**" for u in range(1, 501))
+                main = subprocess.Popen(
+                    [LOADGEN, "--port", str(hub.port), "--connections", "1000", "--patterns", patterns,
+                     "--duration", str(duration), "--warmup", "3", "--server-pid", str(hub.pid)],
+                    stdout=subprocess.PIPE, text=True)
+                dash = loadgen(hub, 10, "/**", duration, warmup=3)
+                result = json.loads(main.communicate(timeout=duration + 300)[0])
+                result["dashboards"] = {k: dash[k] for k in ("messages", "msgs_per_s", "latency_us")}
+                return result
+            finally:
+                hub.stop()
+    return run
+
+
+def idle_connections(count=10000, idle_seconds=10):
+    def run():
+        with tempfile.TemporaryDirectory() as d:
+            config = write_config(d, 10, [])
+            hub = Hub(config)
+            try:
+                rss0 = hub.rss_kib()
+                result = loadgen(hub, count, "/nothing/**", idle_seconds, warmup=1)
+                result["server_rss_kib_before"] = rss0
+                result["server_rss_kib_per_connection"] = (result["server_rss_kib"] - rss0) / count
+                return result
+            finally:
+                hub.stop()
+    return run
+
+
+def lua_publish_rate(subscribers):
+    def run():
+        with tempfile.TemporaryDirectory() as d:
+            config = write_config(d, 10, [{"name": "rate", "script": "plugins/publish_rate.lua", "prefix": "/bench/rate",
+                                           "params": {"seconds": 3, "delay": 3 if subscribers else 0.5}}])
+            hub = Hub(config)
+            try:
+                if subscribers:
+                    lg = subprocess.Popen(
+                        [LOADGEN, "--port", str(hub.port), "--connections", str(subscribers),
+                         "--patterns", "/bench/rate/value", "--duration", "6", "--warmup", "0.5"],
+                        stdout=subprocess.PIPE, text=True)
+                deadline = time.time() + 30
+                while time.time() < deadline:
+                    try:
+                        rate = hub.get("/api/channels/bench/rate/rate")["value"]
+                        break
+                    except Exception:
+                        time.sleep(0.2)
+                status = hub.get("/api/channels/plenum/devices/rate/status")["value"]
+                if subscribers:
+                    lg.communicate(timeout=60)
+                return {"publishes_per_s": rate, "subscribers": subscribers, "device_state": status["state"]}
+            finally:
+                hub.stop()
+    return run
+
+
+def edge_footprint(settle_seconds=60):
+    def run():
+        # Start → first update at a client that keeps trying to connect.
+        config = os.path.join(ROOT, "hub.yaml")
+        port = free_port()
+        started = time.time()
+        process = subprocess.Popen([PLENUM, "run", "--config", config, "--port", str(port), "--log-level", "warning"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        first_update_ms = None
+        try:
+            first_update_ms = first_update(port, started)
+            time.sleep(settle_seconds)
+            with open(f"/proc/{process.pid}/status") as f:
+                rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(10)
+        stripped = os.path.join(tempfile.gettempdir(), "plenum-stripped")
+        shutil.copy(PLENUM, stripped)
+        subprocess.run(["strip", stripped], check=True)
+        size = os.path.getsize(stripped)
+        os.remove(stripped)
+        return {"idle_rss_kib": rss, "settle_seconds": settle_seconds, "start_to_first_update_ms": first_update_ms,
+                "stripped_binary_bytes": size}
+    return run
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def first_update(port, started):
+    """A raw client that retries connecting until it sees the first update; ms since start."""
+    import base64
+    key = base64.b64encode(os.urandom(16)).decode()
+    while time.time() - started < 30:
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            time.sleep(0.001)
+            continue
+        s.sendall((f"GET /ws/plant/** HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        data = b""
+        while time.time() - started < 30:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            if b'"type":"update"' in data or b'"type":"snapshot","channels":[{' in data:
+                s.close()
+                return (time.time() - started) * 1000
+        s.close()
+    return None
+
+
+SCENARIOS = {
+    "seed-10hz-tick10": pump_scenario(10, 1000, 10),
+    "seed-10hz-tick100": pump_scenario(100, 1000, 10),
+    "seed-10hz-tick0": pump_scenario(0, 1000, 10),
+    "seed-1khz-tick10": pump_scenario(10, 1000, 1000),
+    "seed-1khz-tick100": pump_scenario(100, 1000, 1000),
+    "seed-1khz-tick0": pump_scenario(0, 1000, 1000),
+    "seed-1client-100hz-tick0": pump_scenario(0, 1, 100),
+    "fanout-ceiling": pump_scenario(0, 1000, 0),
+    "batch": pump_scenario(10, 1000, 100, channels=10),
+    "overload": pump_scenario(10, 1000, 10000, duration=60),
+    "plant": plant(),
+    "connections": idle_connections(),
+    "lua-0-subscribers": lua_publish_rate(0),
+    "lua-1000-subscribers": lua_publish_rate(1000),
+    "edge-footprint": edge_footprint(),
+}
+
+
+def machine():
+    cpu = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("scenarios", nargs="*")
+    args = parser.parse_args()
+    names = args.scenarios or list(SCENARIOS)
+    os.makedirs(RESULTS, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    summary = {"machine": machine(), "runs": args.runs, "started": stamp, "scenarios": {}}
+    for name in names:
+        runs = []
+        for i in range(args.runs):
+            print(f"{name}: run {i + 1}/{args.runs}", file=sys.stderr, flush=True)
+            runs.append(SCENARIOS[name]())
+        summary["scenarios"][name] = {"runs": runs, "median": medians(runs)}
+        print(json.dumps({name: summary["scenarios"][name]["median"]}), flush=True)
+    path = os.path.join(RESULTS, f"bench-{stamp}.json")
+    with open(path, "w") as f:
+        json.dump(summary, f, indent=1, sort_keys=True)
+    print(f"results: {path}", file=sys.stderr)
+
+
+def medians(runs):
+    """Median of every numeric field (nested one level), over the runs."""
+    out = {}
+    for key, value in runs[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = statistics.median(r[key] for r in runs)
+        elif isinstance(value, dict):
+            out[key] = {k: statistics.median(r[key][k] for r in runs) for k, v in value.items()
+                        if isinstance(v, (int, float)) and r_has(runs, key, k)}
+    return out
+
+
+def r_has(runs, key, k):
+    return all(isinstance(r.get(key, {}).get(k), (int, float)) for r in runs)
+
+
+if __name__ == "__main__":
+    main()
