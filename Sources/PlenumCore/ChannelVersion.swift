@@ -33,7 +33,8 @@ public final class ChannelVersion: Sendable {
         self.valueJSON = valueJSON
         var message: [UInt8] = []
         message.reserveCapacity(64 + pathJSON.count + valueJSON.count)
-        message.append(contentsOf: #"{"type":"update","channel":"#.utf8)
+        message.append(contentsOf: Self.updatePrefix)
+        message.append(contentsOf: #""channel":"#.utf8)
         message.append(contentsOf: pathJSON)
         message.append(contentsOf: #","version":"#.utf8)
         message.append(contentsOf: String(version).utf8)
@@ -45,16 +46,12 @@ public final class ChannelVersion: Sendable {
         self.updateMessage = message
     }
 
-    /// Appends this version as a snapshot entry: `{"channel":..,"version":..,"ts":..,"value":..}`.
+    private static let updatePrefix = Array(#"{"type":"update","#.utf8)
+
+    /// Appends this version as a snapshot entry: `{"channel":..,"version":..,"ts":..,"value":..}`
+    /// (the update message without its `"type"`).
     public func appendSnapshotEntry(to out: inout [UInt8]) {
-        out.append(contentsOf: #"{"channel":"#.utf8)
-        JSONValue.encodeString(path.string, into: &out)
-        out.append(contentsOf: #","version":"#.utf8)
-        out.append(contentsOf: String(version).utf8)
-        out.append(contentsOf: #","ts":"#.utf8)
-        out.append(contentsOf: String(timestamp).utf8)
-        out.append(contentsOf: #","value":"#.utf8)
-        out.append(contentsOf: valueJSON)
-        out.append(UInt8(ascii: "}"))
+        out.append(UInt8(ascii: "{"))
+        out.append(contentsOf: updateMessage[Self.updatePrefix.count...])
     }
 }
