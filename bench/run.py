@@ -31,7 +31,7 @@ PLUGINS = os.path.join(ROOT, "bench", "plugins")
 def write_config(directory, tick_ms, devices, extra_server=""):
     lines = ["server:", "  host: 127.0.0.1", "  port: 0", f"  tick_ms: {tick_ms}", "  max_connections: 20000"]
     lines += ["  " + l for l in extra_server.splitlines() if l]
-    lines.append("devices:")
+    lines.append("devices:" if devices else "devices: []")
     for d in devices:
         lines += [f"  - name: {d['name']}", f"    script: {d['script']}", f"    prefix: {d['prefix']}"]
         if d.get("params"):
@@ -289,9 +289,10 @@ def main():
             runs.append(SCENARIOS[name]())
         summary["scenarios"][name] = {"runs": runs, "median": medians(runs)}
         print(json.dumps({name: summary["scenarios"][name]["median"]}), flush=True)
-    path = os.path.join(RESULTS, f"bench-{stamp}.json")
-    with open(path, "w") as f:
-        json.dump(summary, f, indent=1, sort_keys=True)
+        # Written after every scenario, so an interrupted run keeps what it measured.
+        path = os.path.join(RESULTS, f"bench-{stamp}.json")
+        with open(path, "w") as f:
+            json.dump(summary, f, indent=1, sort_keys=True)
     print(f"results: {path}", file=sys.stderr)
 
 

@@ -79,6 +79,11 @@ struct LoadGenerator: AsyncParsableCommand {
         }
         let connectSeconds = Date().timeIntervalSince(connectStart)
         try await Task.sleep(for: .seconds(warmup))
+        // Only the measurement window counts towards the latency figures.
+        for loop in group.makeIterator() {
+            let s = allStats[ObjectIdentifier(loop)]!
+            try await loop.submit { s.histogram = LatencyHistogram() }.get()
+        }
         let before = try await snapshot(allStats, group)
         let cpuBefore = Self.cpuSeconds()
         let serverBefore = serverPid.flatMap(Self.processCPUSeconds)
@@ -89,16 +94,13 @@ struct LoadGenerator: AsyncParsableCommand {
         let serverAfter = serverPid.flatMap(Self.processCPUSeconds)
         let serverRSS = serverPid.flatMap(Self.residentKiB)
         let after = try await snapshot(allStats, group)
-        for channel in channels { try? await channel.close() }
-        try await group.shutdownGracefully()
+        // The connections are not closed one by one: the process exits right after reporting.
+        _ = channels
 
         let messages = after.messages - before.messages
-        var histogram = LatencyHistogram()
-        for stats in allStats.values { histogram.merge(stats.histogram) }
+        let histogram = after.histogram
         var timeline: [Int: LatencyHistogram] = [:]
-        for stats in allStats.values {
-            for (second, h) in stats.timeline { timeline[second, default: LatencyHistogram()].merge(h) }
-        }
+        for (second, h) in after.timeline.enumerated() where h.count > 0 { timeline[second] = h }
         var report: [String: Any] = [
             "connections": connections,
             "connected": after.connected,
@@ -122,7 +124,7 @@ struct LoadGenerator: AsyncParsableCommand {
             "loadgen_cpu_s": cpuUsed,
             "loadgen_cpu_us_per_msg": messages > 0 ? cpuUsed * 1e6 / Double(messages) : 0,
             "closed_early": after.closed,
-            "errors": allStats.values.flatMap(\.errors),
+            "errors": after.errors,
         ]
         if let serverBefore, let serverAfter {
             let used = serverAfter - serverBefore
@@ -137,6 +139,7 @@ struct LoadGenerator: AsyncParsableCommand {
         let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
         FileHandle.standardOutput.write(data)
         FileHandle.standardOutput.write(Data("\n".utf8))
+        Foundation.exit(0)
     }
 
     private struct Totals {
@@ -145,6 +148,9 @@ struct LoadGenerator: AsyncParsableCommand {
         var skipped: UInt64 = 0
         var connected = 0
         var closed = 0
+        var histogram = LatencyHistogram()
+        var timeline: [LatencyHistogram] = []
+        var errors: [String] = []
     }
 
     /// Reads every loop's counters on its own loop.
@@ -163,7 +169,10 @@ struct LoadGenerator: AsyncParsableCommand {
                     bytes: s.bytes,
                     skipped: s.skipped,
                     connected: s.connected,
-                    closed: s.closed
+                    closed: s.closed,
+                    histogram: s.histogram,
+                    timeline: s.timeline,
+                    errors: s.errors
                 )
             }.get()
             totals.messages += part.messages
@@ -171,6 +180,12 @@ struct LoadGenerator: AsyncParsableCommand {
             totals.skipped += part.skipped
             totals.connected += part.connected
             totals.closed += part.closed
+            totals.histogram.merge(part.histogram)
+            for (second, h) in part.timeline.enumerated() {
+                if totals.timeline.count <= second { totals.timeline.append(LatencyHistogram()) }
+                totals.timeline[second].merge(h)
+            }
+            totals.errors += part.errors
         }
         return totals
     }

@@ -11,6 +11,12 @@ final class LoadStats: @unchecked Sendable {
     var connected = 0
     var closed = 0
     var errors: [String] = []
-    /// Per-second windows since the start: [second: histogram].
-    var timeline: [Int: LatencyHistogram] = [:]
+    /// Per-second windows since the start, indexed by second.
+    var timeline: [LatencyHistogram] = []
+
+    func record(_ latency: Int64, second: Int) {
+        guard second >= 0, second < 3_600 else { return }
+        while timeline.count <= second { timeline.append(LatencyHistogram()) }
+        timeline[second].record(latency)
+    }
 }

@@ -33,7 +33,8 @@ final class LoadReceiver: ChannelInboundHandler {
 
     private let stats: LoadStats
     private let start: Double
-    private var lastVersion: [String: UInt64] = [:]
+    /// Last version seen per channel (keyed by a hash of the channel path).
+    private var lastVersion: [Int: UInt64] = [:]
     private var fragments: ByteBuffer?
 
     init(stats: LoadStats, start: Double) {
@@ -72,68 +73,57 @@ final class LoadReceiver: ChannelInboundHandler {
         }
     }
 
+    /// Reads an update's channel, version and ts in one forward pass over the bytes (the hub
+    /// always writes `{"type":"update","channel":"…","version":N,"ts":T,"value":…}`); any other
+    /// message is only counted in bytes.
     private func handle(_ payload: ByteBuffer) {
         stats.bytes += payload.readableBytes
         payload.withUnsafeReadableBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
-            guard let typeStart = find(#""type":""#, in: bytes, from: 0) else { return }
-            if matches("update", in: bytes, at: typeStart) {
-                let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
-                guard let ts = integer(after: #""ts":"#, in: bytes),
-                    let version = integer(after: #""version":"#, in: bytes),
-                    let channel = string(after: #""channel":""#, in: bytes)
-                else { return }
-                let latency = max(0, now - ts)
-                stats.messages += 1
-                stats.histogram.record(latency)
-                let second = Int(Double(now) / 1e6 - start)
-                stats.timeline[second, default: LatencyHistogram()].record(latency)
-                if let last = lastVersion[channel], UInt64(version) > last + 1 {
-                    stats.skipped += UInt64(version) - last - 1
-                }
-                lastVersion[channel] = UInt64(version)
+            let prefix = Self.updatePrefix
+            guard bytes.count > prefix.count else { return }
+            for k in 0..<prefix.count where bytes[k] != prefix[k] { return }
+            var i = prefix.count
+            var hasher = Hasher()
+            while i < bytes.count, bytes[i] != 0x22 {
+                hasher.combine(bytes[i])
+                i += 1
             }
+            let channel = hasher.finalize()
+            guard let (version, afterVersion) = Self.integer(in: bytes, from: i, skipping: 12),
+                let (ts, _) = Self.integer(in: bytes, from: afterVersion, skipping: 6)
+            else { return }
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            let nowMicros = Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+            let latency = max(0, nowMicros - ts)
+            stats.messages += 1
+            stats.histogram.record(latency)
+            stats.record(latency, second: Int(Double(nowMicros) / 1e6 - start))
+            if let last = lastVersion[channel], UInt64(version) > last + 1 {
+                stats.skipped += UInt64(version) - last - 1
+            }
+            lastVersion[channel] = UInt64(version)
         }
     }
 
-    private func find(_ needle: String, in bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
-        let n = Array(needle.utf8)
-        guard bytes.count >= n.count else { return nil }
-        var i = from
-        while i + n.count <= bytes.count {
-            if bytes[i] == n[0] {
-                var j = 1
-                while j < n.count && bytes[i + j] == n[j] { j += 1 }
-                if j == n.count { return i + n.count }
-            }
-            i += 1
-        }
-        return nil
-    }
+    private static let updatePrefix = Array(#"{"type":"update","channel":""#.utf8)
 
-    private func matches(_ word: String, in bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
-        let w = Array(word.utf8)
-        guard index + w.count <= bytes.count else { return false }
-        for k in 0..<w.count where bytes[index + k] != w[k] { return false }
-        return true
-    }
-
-    private func integer(after key: String, in bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
-        guard var i = find(key, in: bytes, from: 0) else { return nil }
+    /// The digits starting `skip` bytes after `index` (past `","version":` or `,"ts":`).
+    private static func integer(
+        in bytes: UnsafeBufferPointer<UInt8>,
+        from index: Int,
+        skipping skip: Int
+    )
+        -> (Int64, Int)?
+    {
+        var i = index + skip
         var value: Int64 = 0
-        var digits = 0
+        let start = i
         while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
             value = value * 10 + Int64(bytes[i] - 0x30)
             i += 1
-            digits += 1
         }
-        return digits > 0 ? value : nil
-    }
-
-    private func string(after key: String, in bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        guard let start = find(key, in: bytes, from: 0) else { return nil }
-        var end = start
-        while end < bytes.count, bytes[end] != 0x22 { end += 1 }
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        return i > start ? (value, i) : nil
     }
 }
