@@ -12,8 +12,6 @@ final class DeviceContext {
     private var paths: [String: ChannelPath] = [:]
     private var ports: [Int: SerialPort] = [:]
     private var nextPortID = 1
-    /// Publishes by this run, for metrics and tests.
-    private(set) var publishCount = 0
 
     init(spec: DeviceSpec, store: ChannelStore, logger: Logger, signal: DeviceSignal) {
         self.spec = spec
@@ -58,7 +56,6 @@ final class DeviceContext {
                 "hub.publish: cannot publish \(error.path.replacingOccurrences(of: "argument 2", with: "the value")): \(error.reason)"
             )
         }
-        publishCount += 1
         return .one(.integer(Int64(store.publish(target, value.json).version)))
     }
 

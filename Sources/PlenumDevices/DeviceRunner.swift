@@ -23,8 +23,6 @@ public final class DeviceRunner: Sendable {
         statusBox = Mutex(DeviceStatus(state: .starting, restarts: 0, lastError: nil, script: spec.script))
     }
 
-    public var status: DeviceStatus { statusBox.withLock { $0 } }
-
     /// Starts the device thread.
     func start() {
         publishStatus { $0.state = .starting }

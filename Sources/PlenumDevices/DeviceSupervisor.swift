@@ -30,8 +30,6 @@ public final class DeviceSupervisor: Sendable {
 
     public var deviceNames: [String] { entries.withLock { $0.keys.sorted() } }
 
-    public func status(of name: String) -> DeviceStatus? { entries.withLock { $0[name]?.runner.status } }
-
     /// Starts, replaces or stops devices so that exactly `specs` run. Devices whose spec is
     /// unchanged keep running untouched.
     public func apply(_ specs: [DeviceSpec]) {
@@ -63,15 +61,6 @@ public final class DeviceSupervisor: Sendable {
                 guard now != entry.fingerprint else { continue }
                 entries.withLock { $0[entry.runner.spec.name]?.fingerprint = now }
                 replace(entry.runner.spec, reason: "script changed")
-            }
-        }
-    }
-
-    /// Reloads every device's script (SIGHUP with an unchanged device list).
-    public func reloadAll() {
-        operations.withLock { _ in
-            for (_, entry) in entries.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
-                replace(entry.runner.spec, reason: "reload requested")
             }
         }
     }

@@ -41,8 +41,7 @@ public final class LuaState {
         limits.deallocate()
     }
 
-    /// Bytes the Lua heap holds now, and the most it has held.
-    public var memoryInUse: Int { limits.pointee.used }
+    /// The most bytes the Lua heap has held.
     public var peakMemory: Int { limits.pointee.peak }
 
     /// A handle another thread may use to interrupt this state.
@@ -110,20 +109,6 @@ public final class LuaState {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Calls the global function `name` with `arguments`; returns its first result.
-    @discardableResult
-    public func call(_ name: String, _ arguments: [LuaValue] = []) throws(LuaError) -> LuaValue {
-        guard lua_getglobal(state, name) == LUA_TFUNCTION else {
-            plenum_pop(state, 1)
-            throw LuaError(code: .runtime, message: "no function named '\(name)'")
-        }
-        for argument in arguments where !Self.push(argument, onto: state) {
-            lua_settop(state, 0)
-            throw LuaError(code: .runtime, message: "argument too deeply nested")
-        }
-        return try callLoaded(arguments: Int32(arguments.count))
-    }
-
     private func load(_ source: String, chunkName: String) throws(LuaError) {
         let status = source.withCString { pointer in
             plenum_loadbuffer(state, pointer, strlen(pointer), "@" + chunkName)
@@ -177,7 +162,6 @@ public struct LuaStopHandle: @unchecked Sendable {
     /// instructions) and cannot catch the interruption with `pcall`.
     public func requestStop() { plenum_request_stop(limits) }
 
-    public var isStopRequested: Bool { plenum_stop_requested(limits) != 0 }
 }
 
 @available(*, unavailable)

@@ -34,8 +34,6 @@ final class PushScheduler {
         self.logger = logger
     }
 
-    var connectionCount: Int { connections.count }
-
     // MARK: - Lifecycle
 
     /// Starts the tick (or, with `tick_ms: 0`, the wake-on-publish). `box` is how the feed's

@@ -61,12 +61,6 @@ public final class PushServer: Sendable {
         return port
     }
 
-    /// The bound port, once started.
-    public var localPort: Int? { serverChannel.withLock { $0?.localAddress?.port } }
-
-    /// Open WebSocket connections.
-    public var connectionCount: Int { counter.current }
-
     /// Stops accepting, closes every WebSocket with 1001 (going away), and stops the loops.
     public func shutdown() async {
         if let channel = serverChannel.withLock({ $0 }) { try? await channel.close() }

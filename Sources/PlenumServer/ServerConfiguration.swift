@@ -1,7 +1,7 @@
 /// What the push server needs to know; `PlenumApp` fills it from hub.yaml's `server:` section.
 public struct ServerConfiguration: Sendable, Equatable {
     public var host: String
-    /// 0 picks a free port; `PushServer.localPort` tells which.
+    /// 0 picks a free port; `PushServer.start()` returns the one bound.
     public var port: Int
     /// Push tick; 0 pushes as soon as published, coalesced per event loop.
     public var tickMilliseconds: Int

@@ -37,10 +37,6 @@ enum ServerFrame {
         return buffer
     }
 
-    static func text(_ payload: String, allocator: ByteBufferAllocator) -> ByteBuffer {
-        text(Array(payload.utf8), allocator: allocator)
-    }
-
     static func pong(_ payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: payload.readableBytes + 2)
         appendHeader(opcode: 0xA, length: payload.readableBytes, to: &buffer)
