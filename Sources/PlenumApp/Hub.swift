@@ -37,7 +37,7 @@ public final class Hub: Service, Sendable {
         self.logger = logger
         self.scriptPollSeconds = scriptPollSeconds
         self.onListening = onListening
-        store = ChannelStore()
+        store = ChannelStore(history: configuration.channels.history)
         var serverConfiguration = Self.serverConfiguration(configuration.server)
         if let portOverride { serverConfiguration.port = portOverride }
         server = PushServer(configuration: serverConfiguration, store: store, logger: logger)

@@ -17,6 +17,8 @@ public final class ChannelStore: Sendable {
         var ids: [ChannelPath: Int] = [:]
         var pathJSON: [[UInt8]] = []
         var latest: [ChannelVersion?] = []
+        /// The last `history` versions of each channel, oldest first.
+        var history: [[ChannelVersion]] = []
         var feeds: [FeedState] = []
         var nextFeedID = 0
     }
@@ -24,10 +26,13 @@ public final class ChannelStore: Sendable {
     /// A random id for this run of the hub: (epoch, version) names a point in a channel's history
     /// unambiguously across restarts.
     public let epoch: String
+    /// Versions kept per channel for clients that resume (`channels.history`).
+    public let historyDepth: Int
     private let state = Mutex(State())
 
-    public init(epoch: String? = nil) {
+    public init(epoch: String? = nil, history: Int = 16) {
         self.epoch = epoch ?? Self.makeEpoch()
+        self.historyDepth = max(0, history)
     }
 
     private static func makeEpoch() -> String {
@@ -59,6 +64,7 @@ public final class ChannelStore: Sendable {
                 JSONValue.encodeString(path.string, into: &json)
                 state.pathJSON.append(json)
                 state.latest.append(nil)
+                state.history.append([])
             }
             let version = (state.latest[id]?.version ?? 0) + 1
             let entry = ChannelVersion(
@@ -71,6 +77,10 @@ public final class ChannelStore: Sendable {
                 valueJSON: valueJSON
             )
             state.latest[id] = entry
+            if historyDepth > 0 {
+                if state.history[id].count == historyDepth { state.history[id].removeFirst() }
+                state.history[id].append(entry)
+            }
             for index in state.feeds.indices where state.feeds[index].mark(id, path: path) {
                 if let callback = state.feeds[index].feed.onPending { wake.append(callback) }
             }
@@ -99,6 +109,18 @@ public final class ChannelStore: Sendable {
     /// The newest version of every channel, sorted by path.
     public func all() -> [ChannelVersion] {
         state.withLock { state in state.latest }.compactMap { $0 }.sorted { $0.path < $1.path }
+    }
+
+    /// Every version of `path` newer than `version`, oldest first — or nil when some of them
+    /// are no longer held (the history is shorter than the gap).
+    public func versions(of path: ChannelPath, after version: UInt64) -> [ChannelVersion]? {
+        state.withLock { state -> [ChannelVersion]? in
+            guard let id = state.ids[path], let newest = state.latest[id] else { return version == 0 ? [] : nil }
+            if newest.version <= version { return [] }
+            let held = state.history[id]
+            guard let oldest = held.first, oldest.version <= version + 1 else { return nil }
+            return held.filter { $0.version > version }
+        }
     }
 
     public var channelCount: Int { state.withLock { $0.ids.count } }

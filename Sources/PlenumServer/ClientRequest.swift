@@ -2,7 +2,7 @@ import PlenumCore
 
 /// A message a client may send, parsed and validated. See docs/protocol.md.
 enum ClientRequest: Equatable {
-    case subscribe([ChannelPattern], id: JSONValue?)
+    case subscribe([ChannelPattern], id: JSONValue?, resume: ResumePosition?)
     case unsubscribe([ChannelPattern], id: JSONValue?)
     case ping(id: JSONValue?)
 
@@ -56,7 +56,12 @@ enum ClientRequest: Equatable {
                     return .failure(ProtocolError(.badPattern, "'\(text)': \(error)", id: id))
                 }
             }
-            return .success(op == "subscribe" ? .subscribe(patterns, id: id) : .unsubscribe(patterns, id: id))
+            guard op == "subscribe" else { return .success(.unsubscribe(patterns, id: id)) }
+            guard let resume = object["resume"] else { return .success(.subscribe(patterns, id: id, resume: nil)) }
+            switch ResumePosition.parse(resume) {
+            case .success(let position): return .success(.subscribe(patterns, id: id, resume: position))
+            case .failure(let problem): return .failure(ProtocolError(.invalidMessage, problem.message, id: id))
+            }
         default:
             return .failure(
                 ProtocolError(
@@ -66,6 +71,33 @@ enum ClientRequest: Equatable {
                 )
             )
         }
+    }
+}
+
+/// Where a reconnecting client left off: the hub epoch it was connected to and the last
+/// version it received of each channel.
+struct ResumePosition: Equatable {
+    var epoch: String
+    var versions: [String: UInt64]
+
+    struct Problem: Error {
+        var message: String
+    }
+
+    /// `{"epoch":"…","channels":{"/path":42,…}}`
+    static func parse(_ json: JSONValue) -> Result<ResumePosition, Problem> {
+        let shape = "\"resume\" must be {\"epoch\": string, \"channels\": {path: version, …}}"
+        guard case .object(let object) = json, case .string(let epoch)? = object["epoch"],
+            case .object(let channels)? = object["channels"]
+        else { return .failure(Problem(message: shape)) }
+        var versions: [String: UInt64] = [:]
+        for (path, value) in channels {
+            guard case .integer(let version) = value, version >= 0 else {
+                return .failure(Problem(message: "\"resume\": the version of '\(path)' must be a non-negative integer"))
+            }
+            versions[path] = UInt64(version)
+        }
+        return .success(ResumePosition(epoch: epoch, versions: versions))
     }
 }
 

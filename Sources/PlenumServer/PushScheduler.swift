@@ -102,6 +102,8 @@ final class PushScheduler {
                 sendSnapshot(patterns, id: id, to: connection)
             case .unindex(let patterns):
                 unindex(patterns, for: connection)
+            case .resume(let patterns, let id, let position):
+                resume(patterns, id: id, from: position, for: connection)
             }
         }
     }
@@ -140,6 +142,43 @@ final class PushScheduler {
             if let owed = connection.owed.removeValue(forKey: version.channelID) { connection.owedBytes -= owed }
         }
         connection.send(ServerFrame.text(ServerMessage.snapshot(versions, id: id), allocator: allocator))
+    }
+
+    /// Replays every version the client missed since `position`, in order, after an ack with
+    /// `recovered: true`; when the epoch differs or a missed version is no longer held, acks with
+    /// `recovered: false` and sends a fresh snapshot instead.
+    private func resume(
+        _ patterns: [ChannelPattern],
+        id: JSONValue?,
+        from position: ResumePosition,
+        for connection: PushConnection
+    ) {
+        let current = store.all().filter { version in patterns.contains { $0.matches(version.path) } }
+        var missed: [ChannelVersion] = []
+        var recovered = position.epoch == store.epoch
+        if recovered {
+            for version in current {
+                guard let gap = store.versions(of: version.path, after: position.versions[version.path.string] ?? 0)
+                else {
+                    recovered = false
+                    break
+                }
+                missed += gap
+            }
+        }
+        let ack = ServerMessage.subscribed(patterns, id: id, recovered: recovered)
+        connection.send(ServerFrame.text(ack, allocator: allocator))
+        guard recovered else { return sendSnapshot(patterns, id: id, to: connection) }
+        var batch = allocator.buffer(capacity: missed.reduce(0) { $0 + $1.updateMessage.count + 10 })
+        for version in missed where version.version > (connection.lastSent[version.channelID] ?? 0) {
+            ServerFrame.appendText(version.updateMessage, to: &batch)
+            connection.lastSent[version.channelID] = version.version
+        }
+        for version in current {
+            let seen = position.versions[version.path.string] ?? 0
+            if seen > connection.lastSent[version.channelID] ?? 0 { connection.lastSent[version.channelID] = seen }
+        }
+        if batch.readableBytes > 0 { connection.send(batch) }
     }
 
     // MARK: - Push
@@ -216,8 +255,7 @@ final class PushScheduler {
                 continue
             }
             connection.lastSent[id] = version.version
-            ServerFrame.appendHeader(opcode: 0x1, length: version.updateMessage.count, to: &batch)
-            batch.writeBytes(version.updateMessage)
+            ServerFrame.appendText(version.updateMessage, to: &batch)
         }
         connection.owed.removeAll()
         connection.owedBytes = 0

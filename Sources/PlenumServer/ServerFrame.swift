@@ -32,9 +32,14 @@ enum ServerFrame {
 
     static func text(_ payload: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: payload.count + 10)
+        appendText(payload, to: &buffer)
+        return buffer
+    }
+
+    /// Appends one complete text frame to `buffer` (several frames joined go out in one write).
+    static func appendText(_ payload: [UInt8], to buffer: inout ByteBuffer) {
         appendHeader(opcode: 0x1, length: payload.count, to: &buffer)
         buffer.writeBytes(payload)
-        return buffer
     }
 
     static func pong(_ payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {

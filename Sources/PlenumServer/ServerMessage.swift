@@ -6,8 +6,13 @@ enum ServerMessage {
         object(["type": .string("welcome"), "epoch": .string(epoch), "tick_ms": .integer(Int64(tickMilliseconds))])
     }
 
-    static func subscribed(_ patterns: [ChannelPattern], id: JSONValue?) -> [UInt8] {
-        object(["type": .string("subscribed"), "channels": .array(patterns.map { .string($0.string) })], id: id)
+    /// `recovered` is present only for subscriptions that asked to resume.
+    static func subscribed(_ patterns: [ChannelPattern], id: JSONValue?, recovered: Bool? = nil) -> [UInt8] {
+        var fields: [String: JSONValue] = [
+            "type": .string("subscribed"), "channels": .array(patterns.map { .string($0.string) }),
+        ]
+        if let recovered { fields["recovered"] = .bool(recovered) }
+        return object(fields, id: id)
     }
 
     static func unsubscribed(_ patterns: [ChannelPattern], id: JSONValue?) -> [UInt8] {

@@ -14,6 +14,9 @@ struct SubscriptionSet {
         case snapshot([ChannelPattern], id: JSONValue?)
         /// Stop delivering channels matched only by these removed patterns.
         case unindex([ChannelPattern])
+        /// Acknowledge, then replay what the client missed since `position` (or, when that is
+        /// no longer possible, send a snapshot), for these patterns.
+        case resume([ChannelPattern], id: JSONValue?, position: ResumePosition)
     }
 
     let limit: Int
@@ -28,8 +31,8 @@ struct SubscriptionSet {
             return [.reply(ServerMessage.error(error))]
         case .success(.ping(let id)):
             return [.reply(ServerMessage.pong(id: id))]
-        case .success(.subscribe(let requested, let id)):
-            return subscribe(requested, id: id)
+        case .success(.subscribe(let requested, let id, let resume)):
+            return subscribe(requested, id: id, resume: resume)
         case .success(.unsubscribe(let requested, let id)):
             return unsubscribe(requested, id: id)
         }
@@ -46,7 +49,7 @@ struct SubscriptionSet {
         ]
     }
 
-    mutating func subscribe(_ requested: [ChannelPattern], id: JSONValue?) -> [Action] {
+    mutating func subscribe(_ requested: [ChannelPattern], id: JSONValue?, resume: ResumePosition? = nil) -> [Action] {
         var added: [ChannelPattern] = []
         for pattern in requested where !patterns.contains(pattern) && !added.contains(pattern) {
             added.append(pattern)
@@ -60,10 +63,9 @@ struct SubscriptionSet {
             return [.reply(ServerMessage.error(error))]
         }
         patterns.append(contentsOf: added)
-        var actions: [Action] = [.reply(ServerMessage.subscribed(requested, id: id))]
-        if !added.isEmpty { actions.append(.index(added)) }
-        actions.append(.snapshot(requested, id: id))
-        return actions
+        let index: [Action] = added.isEmpty ? [] : [.index(added)]
+        if let resume { return index + [.resume(requested, id: id, position: resume)] }
+        return [.reply(ServerMessage.subscribed(requested, id: id))] + index + [.snapshot(requested, id: id)]
     }
 
     mutating func unsubscribe(_ requested: [ChannelPattern], id: JSONValue?) -> [Action] {

@@ -441,6 +441,40 @@ def watch_through(port, pattern, marker, limit):
     return {"closed": closed, "channels": sorted(channels)}
 
 
+def resume(port, pattern, marker, portfile):
+    """Subscribe, remember positions, disconnect; after the test publishes (and maybe restarts
+    the hub), reconnect with those positions and report what arrives."""
+    with connect(url(port), max_size=None) as ws:
+        welcome = recv_json(ws)
+        ws.send(json.dumps({"op": "subscribe", "channels": [pattern]}))
+        snapshot, _ = recv_until(ws, "snapshot")
+    positions = {c["channel"]: c["version"] for c in snapshot["channels"]}
+    open(marker, "w").close()
+    deadline = time.monotonic() + TIMEOUT * 2
+    while not os.path.exists(portfile) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    with open(portfile) as f:
+        port = int(f.read())
+    received = []
+    with connect(url(port), max_size=None) as ws:
+        recv_json(ws)
+        ws.send(json.dumps({"op": "subscribe", "channels": [pattern], "id": 1,
+                            "resume": {"epoch": welcome["epoch"], "channels": positions}}))
+        try:
+            while True:
+                received.append(recv_json(ws, 0.5))
+        except TimeoutError:
+            pass
+    return {
+        "positions": positions,
+        "ack": received[0] if received else None,
+        "updates": [[m["channel"], m["version"]] for m in received if m["type"] == "update"],
+        "snapshot": next(([[c["channel"], c["version"]] for c in m["channels"]] for m in received
+                          if m["type"] == "snapshot"), None),
+    }
+
+
 def get(port, path):
     """One HTTP GET; prints the status and the JSON body."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")

@@ -87,3 +87,25 @@ import Testing
         #expect(store.drain(feed).count == 4)
     }
 }
+
+@Suite struct ChannelHistoryTests {
+    private let a = try! ChannelPath("/h/a")
+
+    @Test func missedVersionsComeBackInOrderWhileHeld() {
+        let store = ChannelStore(history: 4)
+        for i in 1...6 { store.publish(a, .integer(Int64(i))) }
+        #expect(store.versions(of: a, after: 6)?.isEmpty == true)
+        #expect(store.versions(of: a, after: 3)?.map(\.version) == [4, 5, 6])
+        #expect(store.versions(of: a, after: 2)?.map(\.version) == [3, 4, 5, 6])
+        #expect(store.versions(of: a, after: 1) == nil)
+        #expect(store.versions(of: try! ChannelPath("/h/unknown"), after: 0)?.isEmpty == true)
+    }
+
+    @Test func noHistoryMeansOnlyTheLatestCounts() {
+        let store = ChannelStore(history: 0)
+        store.publish(a, .integer(1))
+        store.publish(a, .integer(2))
+        #expect(store.versions(of: a, after: 2)?.isEmpty == true)
+        #expect(store.versions(of: a, after: 1) == nil)
+    }
+}

@@ -17,10 +17,13 @@ final class ServerHarness: Sendable {
         self.store = store
     }
 
-    static func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> ServerHarness {
+    static func start(
+        history: Int = 16,
+        _ configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> ServerHarness {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
         configure(&configuration)
-        let store = ChannelStore()
+        let store = ChannelStore(history: history)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let server = PushServer(configuration: configuration, store: store, logger: logger)

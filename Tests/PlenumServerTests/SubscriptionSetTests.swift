@@ -80,6 +80,26 @@ import Testing
         #expect(json(reply)["code"] == .string(code))
     }
 
+    @Test func subscribeWithResumeDefersTheAckToTheScheduler() throws {
+        var set = SubscriptionSet(limit: 10)
+        let actions = set.received(
+            text: text(#"{"op":"subscribe","channels":["/r/**"],"resume":{"epoch":"e","channels":{"/r/a":3}}}"#)
+        )
+        let pattern = try ChannelPattern("/r/**")
+        #expect(
+            actions == [
+                .index([pattern]),
+                .resume([pattern], id: nil, position: ResumePosition(epoch: "e", versions: ["/r/a": 3])),
+            ]
+        )
+        let bad = set.received(text: text(#"{"op":"subscribe","channels":["/r"],"resume":{"epoch":1}}"#))
+        guard case .reply(let error) = bad.first else {
+            Issue.record("\(bad)")
+            return
+        }
+        #expect(json(error)["code"] == .string("invalid_message"))
+    }
+
     @Test func urlTargets() throws {
         #expect(PushServer.target(uri: "/ws") == .none)
         #expect(PushServer.target(uri: "/ws/") == .none)
