@@ -421,13 +421,16 @@ def shutdown_close(port, marker):
 
 
 
-def watch_through(port, pattern, marker, limit):
-    """Stay subscribed until `marker` exists; report whether the connection survived."""
+def watch_through(port, pattern, marker, limit, ready):
+    """Subscribe, create `ready`, then stay subscribed until `marker` exists; report whether the
+    connection survived and which channels it received."""
     limit = float(limit)
     channels = set()
     closed = False
     deadline = time.monotonic() + limit * 4
     with connect(url(port, "/ws" + pattern), max_size=None) as ws:
+        recv_until(ws, "snapshot")
+        open(ready, "w").close()
         while not os.path.exists(marker) and time.monotonic() < deadline:
             try:
                 message = recv_json(ws, 0.2)

@@ -89,9 +89,11 @@ import Testing
 
         // A client stays subscribed to everything throughout.
         let marker = NSTemporaryDirectory() + "plenum-hup-marker-\(UUID().uuidString)"
-        let client = Task.detached {
-            try PythonClient.run("watch_through", port: port, ["/hup/**", marker, "8"])
+        let ready = marker + "-ready"
+        async let client = offPool {
+            try PythonClient.run("watch_through", port: port, ["/hup/**", marker, "8", ready])
         }
+        #expect(await waitForFile(ready))
 
         let two = one + "  - name: b\n    script: plugins/counter.lua\n    prefix: /hup/b\n"
         try two.write(toFile: directory + "/hub.yaml", atomically: true, encoding: .utf8)
@@ -115,7 +117,7 @@ import Testing
         #expect(!(try channels(port)).contains { $0.hasPrefix("/plenum/devices/c") })
 
         _ = FileManager.default.createFile(atPath: marker, contents: nil)
-        let seen = try await client.value
+        let seen = try await client
         #expect(seen["closed"] == .bool(false))
         #expect(seen["channels"] == .array([.string("/hup/a/count"), .string("/hup/b/count")]))
         hub.signal(SIGTERM)

@@ -61,10 +61,10 @@ import Testing
     @Test func channelsThatAppearLaterAreDeliveredToMatchingPatterns() async throws {
         let hub = try await ServerHarness.start()
         let marker = markerPath()
-        async let seen = Task.detached {
+        async let seen = offPool {
             try PythonClient.run("late_channel", port: hub.port, ["/late/**", marker])
-        }.value
-        #expect(waitForFile(marker))
+        }
+        #expect(await waitForFile(marker))
         hub.store.publish(try ChannelPath("/late/new/channel"), .string("hello"))
         let result = try await seen
         await hub.stop()
@@ -256,8 +256,8 @@ import Testing
     @Test func shutdownClosesWebSocketsWith1001() async throws {
         let hub = try await ServerHarness.start()
         let marker = markerPath()
-        async let seen = Task.detached { try PythonClient.run("shutdown_close", port: hub.port, [marker]) }.value
-        #expect(waitForFile(marker))
+        async let seen = offPool { try PythonClient.run("shutdown_close", port: hub.port, [marker]) }
+        #expect(await waitForFile(marker))
         await hub.stop()
         let result = try await seen
         #expect(result["code"] == .integer(1001))

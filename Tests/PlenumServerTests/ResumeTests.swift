@@ -19,8 +19,8 @@ import Testing
         let marker = markerPath()
         let portFile = markerPath()
         let port = first.port
-        async let seen = Task.detached { try PythonClient.run("resume", port: port, ["/r/**", marker, portFile]) }.value
-        #expect(waitForFile(marker))
+        async let seen = offPool { try PythonClient.run("resume", port: port, ["/r/**", marker, portFile]) }
+        #expect(await waitForFile(marker))
         let next = try await between(first)
         try String(next.port).write(toFile: portFile, atomically: true, encoding: .utf8)
         let result = try await seen

@@ -66,13 +66,3 @@ final class Publisher: Sendable {
 func markerPath() -> String {
     NSTemporaryDirectory() + "plenum-marker-\(UUID().uuidString)"
 }
-
-/// Waits (bounded) until `path` exists.
-func waitForFile(_ path: String, timeout: Double = 20) -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if FileManager.default.fileExists(atPath: path) { return true }
-        usleep(10_000)
-    }
-    return false
-}

@@ -181,3 +181,24 @@ public final class RunningProcess: @unchecked Sendable {
         }
     }
 }
+
+/// Runs blocking work (a child process, a polling wait) on its own thread rather than on the
+/// Swift concurrency pool, which has as few threads as cores: a test that blocks a pool thread
+/// while it waits for another task could otherwise starve that task on a 2-core machine.
+public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try body() })
+        }
+    }
+}
+
+/// Waits (bounded) until `path` exists, without holding a concurrency-pool thread.
+public func waitForFile(_ path: String, timeout: Double = 20) async -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if FileManager.default.fileExists(atPath: path) { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return false
+}
