@@ -18,6 +18,7 @@ public final class Hub: Service, Sendable {
     private let logger: Logger
     private let scriptPollSeconds: Double
     private let onListening: @Sendable (Int) -> Void
+    private let devicesStarted = StartedFlag()
 
     /// - Parameters:
     ///   - configPath: the file SIGHUP re-reads (nil: SIGHUP only reloads changed scripts).
@@ -40,7 +41,9 @@ public final class Hub: Service, Sendable {
         store = ChannelStore(history: configuration.channels.history)
         var serverConfiguration = Self.serverConfiguration(configuration.server)
         if let portOverride { serverConfiguration.port = portOverride }
-        server = PushServer(configuration: serverConfiguration, store: store, logger: logger)
+        server = PushServer(configuration: serverConfiguration, store: store, logger: logger) { [devicesStarted] in
+            devicesStarted.isSet
+        }
         supervisor = DeviceSupervisor(store: store, logger: logger)
     }
 
@@ -79,6 +82,7 @@ public final class Hub: Service, Sendable {
         let port = try await server.start()
         let config = configuration.withLock { $0 }
         supervisor.apply(Self.deviceSpecs(config))
+        devicesStarted.set()
         supervisor.watchScripts(every: scriptPollSeconds)
         logger.info("hub started", metadata: ["hub.epoch": "\(store.epoch)", "hub.devices": "\(config.devices.count)"])
         onListening(port)
@@ -122,4 +126,12 @@ public final class Hub: Service, Sendable {
         supervisor.apply(Self.deviceSpecs(next))
         supervisor.reloadChangedScripts()
     }
+}
+
+/// Set once, read from any thread: whether the hub has started its devices (`/readyz`).
+final class StartedFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
 }

@@ -11,11 +11,13 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let store: ChannelStore
     private let counter: ConnectionCounter
+    private let isReady: @Sendable () -> Bool
     private var request: HTTPRequestHead?
 
-    init(store: ChannelStore, counter: ConnectionCounter) {
+    init(store: ChannelStore, counter: ConnectionCounter, isReady: @escaping @Sendable () -> Bool) {
         self.store = store
         self.counter = counter
+        self.isReady = isReady
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -68,6 +70,11 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         case "/healthz":
             guard isGet else { return .methodNotAllowed }
             return HTTPResponse(.ok, json: #"{"status":"ok"}"#)
+        case "/readyz":
+            guard isGet else { return .methodNotAllowed }
+            return isReady()
+                ? HTTPResponse(.ok, json: #"{"status":"ready"}"#)
+                : HTTPResponse(.serviceUnavailable, json: #"{"status":"starting"}"#)
         case "/api/channels":
             guard isGet else { return .methodNotAllowed }
             var out = Array(#"{"epoch":"#.utf8)

@@ -19,11 +19,19 @@ public final class PushServer: Sendable {
     private let counter: ConnectionCounter
     private let serverChannel = Mutex<Channel?>(nil)
     private let nextConnectionID = Atomic<Int>(1)
+    private let isReady: @Sendable () -> Bool
 
-    public init(configuration: ServerConfiguration, store: ChannelStore, logger: Logger) {
+    /// - Parameter isReady: what `GET /readyz` reports (the hub: true once its devices started).
+    public init(
+        configuration: ServerConfiguration,
+        store: ChannelStore,
+        logger: Logger,
+        isReady: @escaping @Sendable () -> Bool = { true }
+    ) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
+        self.isReady = isReady
         let threads = configuration.eventLoops > 0 ? configuration.eventLoops : System.coreCount
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         counter = ConnectionCounter(limit: configuration.maxConnections)
@@ -127,7 +135,7 @@ public final class PushServer: Sendable {
             )
         )
         try channel.pipeline.syncOperations.addHandler(
-            HTTPRequestHandler(store: store, counter: counter),
+            HTTPRequestHandler(store: store, counter: counter, isReady: isReady),
             name: "plenum.http"
         )
     }

@@ -340,6 +340,7 @@ def http(port):
 
     return {
         "healthz": get("/healthz"),
+        "readyz": get("/readyz"),
         "channels": get("/api/channels"),
         "one": get("/api/channels/t/a"),
         "missing": get("/api/channels/t/zzz"),

@@ -56,6 +56,7 @@ import Testing
         }
         #expect(Set(expected).subtracting(seen).isEmpty, "missing: \(Set(expected).subtracting(seen).sorted())")
         #expect(Set(seen).subtracting(expected).isEmpty, "undocumented: \(Set(seen).subtracting(expected).sorted())")
+        #expect(try get(port, "/readyz") == .object(["status": .string("ready")]))
         for device in ["chiller-1", "ahu-1", "chiller-2-predictor"] {
             #expect(
                 try get(port, "/api/channels/plenum/devices/\(device)/status")["value"]?["state"] == .string("running")

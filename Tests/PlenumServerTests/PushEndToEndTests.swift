@@ -172,6 +172,7 @@ import Testing
         let seen = try PythonClient.run("http", port: hub.port)
         await hub.stop()
         #expect(seen["healthz"] == .object(["status": .integer(200), "body": .object(["status": .string("ok")])]))
+        #expect(seen["readyz"] == .object(["status": .integer(200), "body": .object(["status": .string("ready")])]))
         #expect(
             seen["channels"]?["body"]
                 == .object([
@@ -197,6 +198,13 @@ import Testing
         #expect(seen["unknown_route"]?["status"] == .integer(404))
         #expect(seen["wrong_method"]?["status"] == .integer(405))
         #expect(seen["wrong_method"]?["allow"] == .string("GET, HEAD"))
+    }
+
+    @Test func readyzSaysStartingUntilTheHubIsReady() async throws {
+        let hub = try await ServerHarness.start(ready: false)
+        let seen = try PythonClient.run("get", port: hub.port, ["/readyz"])
+        await hub.stop()
+        #expect(seen == .object(["status": .integer(503), "body": .object(["status": .string("starting")])]))
     }
 
     @Test func aClientThatPausesGetsTheNewestValueNotABacklog() async throws {

@@ -19,6 +19,7 @@ final class ServerHarness: Sendable {
 
     static func start(
         history: Int = 16,
+        ready: Bool = true,
         _ configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> ServerHarness {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
@@ -26,7 +27,7 @@ final class ServerHarness: Sendable {
         let store = ChannelStore(history: history)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let server = PushServer(configuration: configuration, store: store, logger: logger)
+        let server = PushServer(configuration: configuration, store: store, logger: logger) { ready }
         let port = try await server.start()
         return ServerHarness(server: server, port: port, store: store)
     }
