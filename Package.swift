@@ -64,15 +64,26 @@ let package = Package(
         .executableTarget(
             name: "plenum",
             dependencies: [
-                "PlenumApp", "PlenumConfig",
+                "PlenumApp", "PlenumConfig", "PlenumClient",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "PlenumClient",
+            dependencies: [
+                "PlenumCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "plenum-loadgen",
             dependencies: [
+                "PlenumClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
+import PlenumClient
 
 /// `plenum-loadgen`: opens N WebSocket connections to a hub, subscribes each to a pattern, and
 /// reports delivered messages, publish→receive latency (from each update's `ts`), version gaps
@@ -33,39 +33,18 @@ struct LoadGenerator: AsyncParsableCommand {
         let allStats = statsByLoop
         let start = Date().timeIntervalSince1970
         let patternList = patterns.split(separator: ",").map(String.init)
-        let hostHeader = "\(host):\(port)"
         let connectStart = Date()
         var channels: [Channel] = []
         channels.reserveCapacity(connections)
         var failures = 0
         for i in 0..<connections {
             let path = "/ws" + patternList[i % patternList.count]
-            let bootstrap = ClientBootstrap(group: group)
-                .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let stats = allStats[ObjectIdentifier(channel.eventLoop)]!
-                        let upgrader = NIOWebSocketClientUpgrader(
-                            requestKey: "dGhlIHNhbXBsZSBub25jZQ==",
-                            maxFrameSize: 1 << 26,
-                            automaticErrorHandling: false,
-                            upgradePipelineHandler: { channel, _ in
-                                channel.eventLoop.makeCompletedFuture {
-                                    try channel.pipeline.syncOperations.addHandler(
-                                        LoadReceiver(stats: stats, start: start)
-                                    )
-                                }
-                            }
-                        )
-                        let requester = UpgradeRequester(path: path, host: hostHeader)
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers(
-                            withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in })
-                        )
-                        try channel.pipeline.syncOperations.addHandler(requester)
-                    }
-                }
             do {
-                channels.append(try await bootstrap.connect(host: host, port: port).get())
+                channels.append(
+                    try await WebSocketConnector.connect(host: host, port: port, path: path, group: group) { channel in
+                        [LoadReceiver(stats: allStats[ObjectIdentifier(channel.eventLoop)]!, start: start)]
+                    }
+                )
             } catch {
                 failures += 1
             }

@@ -1,31 +1,6 @@
 import Foundation
 import NIOCore
-import NIOHTTP1
 import NIOWebSocket
-
-/// Sends the upgrade request once the TCP connection is up.
-final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
-
-    private let path: String
-    private let host: String
-
-    init(path: String, host: String) {
-        self.path = path
-        self.host = host
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        var headers = HTTPHeaders()
-        headers.add(name: "Host", value: host)
-        headers.add(name: "Content-Length", value: "0")
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        context.fireChannelActive()
-    }
-}
 
 /// Counts what arrives on one WebSocket: latency from each update's `ts`, version gaps.
 final class LoadReceiver: ChannelInboundHandler {
