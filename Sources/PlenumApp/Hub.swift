@@ -3,6 +3,7 @@ public import PlenumConfig
 public import PlenumCore
 public import PlenumDevices
 import PlenumServer
+import Prometheus
 public import ServiceLifecycle
 import Synchronization
 import UnixSignals
@@ -38,13 +39,28 @@ public final class Hub: Service, Sendable {
         self.logger = logger
         self.scriptPollSeconds = scriptPollSeconds
         self.onListening = onListening
-        store = ChannelStore(history: configuration.channels.history)
+        store = ChannelStore(
+            history: configuration.channels.history,
+            historyByPrefix: configuration.channels.historyByPrefix
+        )
         var serverConfiguration = Self.serverConfiguration(configuration.server)
         if let portOverride { serverConfiguration.port = portOverride }
-        server = PushServer(configuration: serverConfiguration, store: store, logger: logger) { [devicesStarted] in
-            devicesStarted.isSet
-        }
-        supervisor = DeviceSupervisor(store: store, logger: logger)
+        // Metrics are kept per hub (no global bootstrap) and served on GET /metrics.
+        let registry = PrometheusCollectorRegistry()
+        var metrics = PrometheusMetricsFactory(registry: registry)
+        metrics.durationHistogramBuckets["plenum_tick_duration_seconds"] = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+            .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100),
+        ]
+        server = PushServer(
+            configuration: serverConfiguration,
+            store: store,
+            logger: logger,
+            metrics: PushMetrics(factory: metrics),
+            metricsText: { registry.emitToBuffer() },
+            isReady: { [devicesStarted] in devicesStarted.isSet }
+        )
+        supervisor = DeviceSupervisor(store: store, logger: logger, metrics: metrics)
     }
 
     static func serverConfiguration(_ server: ServerConfig) -> ServerConfiguration {

@@ -83,8 +83,47 @@ struct ConfigDecoder {
 
     private mutating func decodeChannels(_ node: YAMLNode) -> ChannelsConfig {
         var channels = ChannelsConfig()
-        guard let map = mapping(node, "channels", keys: ["history"], what: "'channels'") else { return channels }
+        guard let map = mapping(node, "channels", keys: ["history", "history_by_prefix"], what: "'channels'") else {
+            return channels
+        }
         integer(map["history"], "channels.history", 0...100_000, into: &channels.history)
+        if let node = map["history_by_prefix"] {
+            guard case .mapping(let pairs) = node.kind else {
+                report(
+                    .wrongType,
+                    node,
+                    "channels.history_by_prefix",
+                    "expected a mapping of prefix: depth, found \(node.typeName)"
+                )
+                return channels
+            }
+            for (key, value) in pairs {
+                guard case .scalar(let text, _) = key.kind else {
+                    report(
+                        .wrongType,
+                        key,
+                        "channels.history_by_prefix",
+                        "prefixes must be strings, found \(key.typeName)"
+                    )
+                    continue
+                }
+                let path = "channels.history_by_prefix.\(text)"
+                let prefix: ChannelPath
+                do {
+                    prefix = try ChannelPath(text)
+                } catch {
+                    report(.invalidPath, key, path, "'\(text)' is not a valid channel prefix: \(error)")
+                    continue
+                }
+                if channels.historyByPrefix[prefix] != nil {
+                    report(.duplicateKey, key, path, "duplicate prefix '\(text)'")
+                    continue
+                }
+                var depth = channels.history
+                integer(value, path, 0...100_000, into: &depth)
+                channels.historyByPrefix[prefix] = depth
+            }
+        }
         return channels
     }
 

@@ -39,6 +39,8 @@ public struct ServerConfig: Sendable, Equatable {
 public struct ChannelsConfig: Sendable, Equatable {
     /// Versions kept per channel for clients that resume after a reconnect. Default 16.
     public var history: Int = 16
+    /// Other depths for channels under given prefixes (the longest matching prefix wins).
+    public var historyByPrefix: [ChannelPath: Int] = [:]
 
     public init() {}
 }

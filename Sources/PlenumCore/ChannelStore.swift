@@ -17,8 +17,10 @@ public final class ChannelStore: Sendable {
         var ids: [ChannelPath: Int] = [:]
         var pathJSON: [[UInt8]] = []
         var latest: [ChannelVersion?] = []
-        /// The last `history` versions of each channel, oldest first.
+        /// The last versions of each channel (as many as its history depth), oldest first.
         var history: [[ChannelVersion]] = []
+        /// How many versions each channel keeps.
+        var depth: [Int] = []
         var feeds: [FeedState] = []
         var nextFeedID = 0
     }
@@ -28,11 +30,24 @@ public final class ChannelStore: Sendable {
     public let epoch: String
     /// Versions kept per channel for clients that resume (`channels.history`).
     public let historyDepth: Int
+    /// Depths for channels under particular prefixes; the longest matching prefix wins.
+    private let historyByPrefix: [(prefix: ChannelPath, depth: Int)]
     private let state = Mutex(State())
 
-    public init(epoch: String? = nil, history: Int = 16) {
+    public init(epoch: String? = nil, history: Int = 16, historyByPrefix: [ChannelPath: Int] = [:]) {
         self.epoch = epoch ?? Self.makeEpoch()
         self.historyDepth = max(0, history)
+        self.historyByPrefix = historyByPrefix.map { ($0.key, max(0, $0.value)) }
+            .sorted { $0.prefix.string.utf8.count > $1.prefix.string.utf8.count }
+    }
+
+    /// The history depth of `path`: the longest configured prefix that contains it, or the default.
+    public func historyDepth(of path: ChannelPath) -> Int {
+        for (prefix, depth) in historyByPrefix
+        where path.string == prefix.string || path.string.hasPrefix(prefix.string + "/") {
+            return depth
+        }
+        return historyDepth
     }
 
     private static func makeEpoch() -> String {
@@ -65,6 +80,7 @@ public final class ChannelStore: Sendable {
                 state.pathJSON.append(json)
                 state.latest.append(nil)
                 state.history.append([])
+                state.depth.append(historyDepth(of: path))
             }
             let version = (state.latest[id]?.version ?? 0) + 1
             let entry = ChannelVersion(
@@ -77,8 +93,9 @@ public final class ChannelStore: Sendable {
                 valueJSON: valueJSON
             )
             state.latest[id] = entry
-            if historyDepth > 0 {
-                if state.history[id].count == historyDepth { state.history[id].removeFirst() }
+            let depth = state.depth[id]
+            if depth > 0 {
+                if state.history[id].count == depth { state.history[id].removeFirst() }
                 state.history[id].append(entry)
             }
             for index in state.feeds.indices where state.feeds[index].mark(id, path: path) {

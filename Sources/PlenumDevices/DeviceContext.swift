@@ -9,15 +9,29 @@ final class DeviceContext {
     let store: ChannelStore
     let logger: Logger
     let signal: DeviceSignal
+    let metrics: DeviceMetrics
+    /// Publishes not yet added to `metrics.publishes` (flushed at each blocking call, so the hot
+    /// path costs an integer increment).
+    private var unreportedPublishes = 0
     private var paths: [String: ChannelPath] = [:]
     private var ports: [Int: SerialPort] = [:]
     private var nextPortID = 1
 
-    init(spec: DeviceSpec, store: ChannelStore, logger: Logger, signal: DeviceSignal) {
+    init(spec: DeviceSpec, store: ChannelStore, logger: Logger, signal: DeviceSignal, metrics: DeviceMetrics) {
         self.spec = spec
         self.store = store
         self.logger = logger
         self.signal = signal
+        self.metrics = metrics
+    }
+
+    /// Reports publishes and heap size; called when the script blocks and when a run ends.
+    func flushMetrics(memoryInUse: Int) {
+        if unreportedPublishes > 0 {
+            metrics.publishes.increment(by: Int64(unreportedPublishes))
+            unreportedPublishes = 0
+        }
+        metrics.memoryBytes.record(memoryInUse)
     }
 
     // MARK: - Channels
@@ -56,6 +70,7 @@ final class DeviceContext {
                 "hub.publish: cannot publish \(error.path.replacingOccurrences(of: "argument 2", with: "the value")): \(error.reason)"
             )
         }
+        unreportedPublishes += 1
         return .one(.integer(Int64(store.publish(target, value.json).version)))
     }
 

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import PlenumCore
@@ -15,10 +16,12 @@ public final class DeviceRunner: Sendable {
     private let stopHandle = Mutex<LuaStopHandle?>(nil)
     private let exited = DispatchSemaphore(value: 0)
     private let statusBox: Mutex<DeviceStatus>
+    private let metrics: DeviceMetrics
 
-    init(spec: DeviceSpec, store: ChannelStore, logger: Logger) {
+    init(spec: DeviceSpec, store: ChannelStore, logger: Logger, metrics factory: any MetricsFactory) {
         self.spec = spec
         self.store = store
+        self.metrics = DeviceMetrics(device: spec.name, factory: factory)
         self.logger = logger.with(device: spec.name)
         statusBox = Mutex(DeviceStatus(state: .starting, restarts: 0, lastError: nil, script: spec.script))
     }
@@ -94,6 +97,8 @@ public final class DeviceRunner: Sendable {
             case .failed(let error):
                 if Date().timeIntervalSince(started) >= spec.stableSeconds { failures = 0 }
                 failures += 1
+                metrics.errors.increment()
+                if error.code == .cpuGuard { metrics.cpuGuardTrips.increment() }
                 let delay = min(spec.maxBackoffSeconds, spec.backoffSeconds * pow(2, Double(failures - 1)))
                 logger.error(
                     "script failed; restarting in \(delay) s",
@@ -105,6 +110,7 @@ public final class DeviceRunner: Sendable {
                     $0.retryInSeconds = delay
                 }
                 guard signal.sleep(until: Date().addingTimeInterval(delay)) else { break }
+                metrics.restarts.increment()
                 publishStatus {
                     $0.state = .starting
                     $0.restarts += 1
@@ -125,7 +131,7 @@ public final class DeviceRunner: Sendable {
 
     /// One run of the script in a fresh state, on this thread.
     private func runOnce() -> Outcome {
-        let context = DeviceContext(spec: spec, store: store, logger: logger, signal: signal)
+        let context = DeviceContext(spec: spec, store: store, logger: logger, signal: signal, metrics: metrics)
         defer { context.closeAllPorts() }
         do {
             let state = try LuaState(memoryLimit: spec.memoryLimit, cpuGuard: spec.cpuGuardSeconds)
@@ -136,6 +142,7 @@ public final class DeviceRunner: Sendable {
             defer { stopHandle.withLock { $0 = nil } }
             if signal.isStopping { return .finished }
             publishStatus { $0.state = .running }
+            defer { context.flushMetrics(memoryInUse: state.memoryInUse) }
             try state.run(source, chunkName: Self.chunkName(spec.script))
             return .finished
         } catch {

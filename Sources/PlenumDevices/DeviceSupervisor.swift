@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import PlenumCore
@@ -22,10 +23,13 @@ public final class DeviceSupervisor: Sendable {
     /// Serialises apply/reload/stop so two reloads never interleave.
     private let operations = Mutex<Void>(())
     private let watching = Atomic<Bool>(false)
+    private let metrics: any MetricsFactory
 
-    public init(store: ChannelStore, logger: Logger) {
+    /// - Parameter metrics: where each device's counters go (`DeviceMetrics`).
+    public init(store: ChannelStore, logger: Logger, metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.store = store
         self.logger = logger
+        self.metrics = metrics
     }
 
     public var deviceNames: [String] { entries.withLock { $0.keys.sorted() } }
@@ -82,7 +86,7 @@ public final class DeviceSupervisor: Sendable {
             if let old {
                 old.runner.reportReloadFailure(error.summary)
             } else {
-                let runner = DeviceRunner(spec: spec, store: store, logger: logger)
+                let runner = DeviceRunner(spec: spec, store: store, logger: logger, metrics: metrics)
                 runner.markFailed(error.summary)
                 entries.withLock {
                     $0[spec.name] = Entry(runner: runner, fingerprint: FileFingerprint(path: spec.scriptPath))
@@ -92,7 +96,7 @@ public final class DeviceSupervisor: Sendable {
         }
         log.info("\(reason)", metadata: ["device.script": "\(spec.script)"])
         old?.runner.stop()
-        let runner = DeviceRunner(spec: spec, store: store, logger: logger)
+        let runner = DeviceRunner(spec: spec, store: store, logger: logger, metrics: metrics)
         entries.withLock { $0[spec.name] = Entry(runner: runner, fingerprint: FileFingerprint(path: spec.scriptPath)) }
         runner.start()
     }

@@ -23,10 +23,12 @@ enum HubAPI {
         state.register("publish", in: "hub") { [unowned context] args in context.publish(args) }
         state.register("read", in: "hub") { [unowned context] args in context.read(args) }
         state.register("wait", in: "hub") { [unowned context, unowned state] args in
+            context.flushMetrics(memoryInUse: state.memoryInUse)
             defer { state.resetCPUGuard() }
             return context.wait(args)
         }
         state.register("sleep", in: "hub") { [unowned context, unowned state] args in
+            context.flushMetrics(memoryInUse: state.memoryInUse)
             defer { state.resetCPUGuard() }
             return context.sleep(args)
         }

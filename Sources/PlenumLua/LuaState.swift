@@ -41,7 +41,8 @@ public final class LuaState {
         limits.deallocate()
     }
 
-    /// The most bytes the Lua heap has held.
+    /// Bytes the Lua heap holds now, and the most it has held.
+    public var memoryInUse: Int { limits.pointee.used }
     public var peakMemory: Int { limits.pointee.peak }
 
     /// A handle another thread may use to interrupt this state.

@@ -12,11 +12,18 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let store: ChannelStore
     private let counter: ConnectionCounter
     private let isReady: @Sendable () -> Bool
+    private let metricsText: (@Sendable () -> [UInt8])?
     private var request: HTTPRequestHead?
 
-    init(store: ChannelStore, counter: ConnectionCounter, isReady: @escaping @Sendable () -> Bool) {
+    init(
+        store: ChannelStore,
+        counter: ConnectionCounter,
+        metricsText: (@Sendable () -> [UInt8])?,
+        isReady: @escaping @Sendable () -> Bool
+    ) {
         self.store = store
         self.counter = counter
+        self.metricsText = metricsText
         self.isReady = isReady
     }
 
@@ -70,6 +77,12 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         case "/healthz":
             guard isGet else { return .methodNotAllowed }
             return HTTPResponse(.ok, json: #"{"status":"ok"}"#)
+        case "/metrics":
+            guard isGet else { return .methodNotAllowed }
+            guard let metricsText else { return HTTPResponse(.notFound, error: "metrics are not enabled") }
+            var response = HTTPResponse(.ok, body: metricsText())
+            response.contentType = "text/plain; version=0.0.4; charset=utf-8"
+            return response
         case "/readyz":
             guard isGet else { return .methodNotAllowed }
             return isReady()
@@ -109,7 +122,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead?, _ response: HTTPResponse) {
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: "\(response.body.count)")
         if let allow = response.allow { headers.add(name: "Allow", value: allow) }
         let keepAlive = head?.isKeepAlive ?? false
@@ -136,6 +149,7 @@ struct HTTPResponse {
     var status: HTTPResponseStatus
     var body: [UInt8]
     var allow: String?
+    var contentType = "application/json"
 
     init(_ status: HTTPResponseStatus, body: [UInt8], allow: String? = nil) {
         self.status = status

@@ -13,6 +13,7 @@ final class PushScheduler {
     private let store: ChannelStore
     private let configuration: ServerConfiguration
     private let logger: Logger
+    private let metrics: PushMetrics
     private let allocator = ByteBufferAllocator()
     private var feed: ChangeFeed?
     private var nextTick: Scheduled<Void>?
@@ -27,11 +28,18 @@ final class PushScheduler {
     private var known: [Bool] = []
     private var touched: [PushConnection] = []
 
-    init(eventLoop: EventLoop, store: ChannelStore, configuration: ServerConfiguration, logger: Logger) {
+    init(
+        eventLoop: EventLoop,
+        store: ChannelStore,
+        configuration: ServerConfiguration,
+        logger: Logger,
+        metrics: PushMetrics
+    ) {
         self.eventLoop = eventLoop
         self.store = store
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
     }
 
     // MARK: - Lifecycle
@@ -75,6 +83,7 @@ final class PushScheduler {
 
     func add(_ connection: PushConnection) {
         connections[connection.id] = connection
+        metrics.connections.increment()
         connection.send(
             ServerFrame.text(
                 ServerMessage.welcome(epoch: store.epoch, tickMilliseconds: configuration.tickMilliseconds),
@@ -85,6 +94,8 @@ final class PushScheduler {
 
     func remove(_ connection: PushConnection) {
         guard connections.removeValue(forKey: connection.id) != nil else { return }
+        metrics.connections.decrement()
+        metrics.subscriptions.decrement(by: Double(connection.subscriptions.patterns.count))
         for pattern in connection.subscriptions.patterns { holders[pattern]?.removeAll { $0 === connection } }
         for id in connection.lastSent.keys { subscribers[id]?.removeAll { $0 === connection } }
         connection.lastSent.removeAll()
@@ -96,6 +107,9 @@ final class PushScheduler {
             switch action {
             case .reply(let message):
                 connection.send(ServerFrame.text(message, allocator: allocator))
+            case .refuse(let error):
+                metrics.protocolError(error.code.rawValue)
+                connection.send(ServerFrame.text(ServerMessage.error(error), allocator: allocator))
             case .index(let patterns):
                 index(patterns, for: connection)
             case .snapshot(let patterns, let id):
@@ -109,6 +123,7 @@ final class PushScheduler {
     }
 
     private func index(_ patterns: [ChannelPattern], for connection: PushConnection) {
+        metrics.subscriptions.increment(by: Double(patterns.count))
         let channels = store.all()
         for pattern in patterns {
             holders[pattern, default: []].append(connection)
@@ -125,6 +140,7 @@ final class PushScheduler {
     }
 
     private func unindex(_ patterns: [ChannelPattern], for connection: PushConnection) {
+        metrics.subscriptions.decrement(by: Double(patterns.count))
         for pattern in patterns { holders[pattern]?.removeAll { $0 === connection } }
         for id in Array(connection.lastSent.keys) {
             guard let path = store.latest(id: id)?.path, !connection.subscriptions.matches(path) else { continue }
@@ -170,10 +186,14 @@ final class PushScheduler {
         connection.send(ServerFrame.text(ack, allocator: allocator))
         guard recovered else { return sendSnapshot(patterns, id: id, to: connection) }
         var batch = allocator.buffer(capacity: missed.reduce(0) { $0 + $1.updateMessage.count + 10 })
+        var replayed = 0
         for version in missed where version.version > (connection.lastSent[version.channelID] ?? 0) {
             ServerFrame.appendText(version.updateMessage, to: &batch)
             connection.lastSent[version.channelID] = version.version
+            replayed += 1
         }
+        metrics.messages.increment(by: Int64(replayed))
+        metrics.bytes.increment(by: Int64(batch.readableBytes))
         for version in current {
             let seen = position.versions[version.path.string] ?? 0
             if seen > connection.lastSent[version.channelID] ?? 0 { connection.lastSent[version.channelID] = seen }
@@ -188,6 +208,9 @@ final class PushScheduler {
         guard let feed else { return }
         let changes = store.drain(feed)
         if changes.isEmpty { return }
+        let started = NIODeadline.now()
+        var delivered = 0
+        var skipped = 0
         for version in changes {
             let id = version.channelID
             if id >= known.count || !known[id] { learn(version) }
@@ -199,6 +222,9 @@ final class PushScheduler {
                     owe(frame!.readableBytes, channel: id, by: connection)
                     continue
                 }
+                let sent = connection.lastSent[id] ?? 0
+                if sent > 0 { skipped += Int(version.version - sent - 1) }
+                delivered += 1
                 connection.lastSent[id] = version.version
                 if connection.batch == nil {
                     connection.batch = frame
@@ -209,11 +235,19 @@ final class PushScheduler {
                 }
             }
         }
+        var bytes = 0
         for connection in touched {
-            if let batch = connection.batch { connection.send(batch) }
+            if let batch = connection.batch {
+                bytes += batch.readableBytes
+                connection.send(batch)
+            }
             connection.batch = nil
         }
         touched.removeAll(keepingCapacity: true)
+        metrics.messages.increment(by: Int64(delivered))
+        metrics.bytes.increment(by: Int64(bytes))
+        if skipped > 0 { metrics.conflated.increment(by: Int64(skipped)) }
+        metrics.tickDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
     }
 
     /// A channel first seen on this loop: match it once against every pattern held here.
@@ -234,6 +268,7 @@ final class PushScheduler {
         connection.owed[id] = bytes
         let pending = connection.owedBytes + connection.bufferedBytes
         if pending > configuration.maxPendingBytes {
+            metrics.slowConsumerCloses.increment()
             logger.warning(
                 "closing slow consumer",
                 metadata: ["ws.connection.id": "\(connection.id)", "ws.pending_bytes": "\(pending)"]
@@ -250,15 +285,21 @@ final class PushScheduler {
     func catchUp(_ connection: PushConnection) {
         guard !connection.owed.isEmpty, !connection.isClosing else { return }
         var batch = allocator.buffer(capacity: connection.owedBytes)
+        var delivered = 0
+        var skipped = 0
         for id in connection.owed.keys {
-            guard let version = store.latest(id: id), version.version > (connection.lastSent[id] ?? 0) else {
-                continue
-            }
+            let sent = connection.lastSent[id] ?? 0
+            guard let version = store.latest(id: id), version.version > sent else { continue }
+            if sent > 0 { skipped += Int(version.version - sent - 1) }
+            delivered += 1
             connection.lastSent[id] = version.version
             ServerFrame.appendText(version.updateMessage, to: &batch)
         }
         connection.owed.removeAll()
         connection.owedBytes = 0
+        metrics.messages.increment(by: Int64(delivered))
+        metrics.bytes.increment(by: Int64(batch.readableBytes))
+        if skipped > 0 { metrics.conflated.increment(by: Int64(skipped)) }
         if batch.readableBytes > 0 { connection.send(batch) }
     }
 }

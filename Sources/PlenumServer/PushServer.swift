@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -20,24 +21,39 @@ public final class PushServer: Sendable {
     private let serverChannel = Mutex<Channel?>(nil)
     private let nextConnectionID = Atomic<Int>(1)
     private let isReady: @Sendable () -> Bool
+    private let metrics: PushMetrics
+    private let metricsText: (@Sendable () -> [UInt8])?
 
-    /// - Parameter isReady: what `GET /readyz` reports (the hub: true once its devices started).
+    /// - Parameters:
+    ///   - metrics: the counters the server bumps (see `PushMetrics`).
+    ///   - metricsText: the Prometheus text `GET /metrics` serves (nil: 404).
+    ///   - isReady: what `GET /readyz` reports (the hub: true once its devices started).
     public init(
         configuration: ServerConfiguration,
         store: ChannelStore,
         logger: Logger,
+        metrics: PushMetrics = PushMetrics(factory: NOOPMetricsHandler.instance),
+        metricsText: (@Sendable () -> [UInt8])? = nil,
         isReady: @escaping @Sendable () -> Bool = { true }
     ) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
+        self.metrics = metrics
+        self.metricsText = metricsText
         self.isReady = isReady
         let threads = configuration.eventLoops > 0 ? configuration.eventLoops : System.coreCount
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         counter = ConnectionCounter(limit: configuration.maxConnections)
         var schedulers: [ObjectIdentifier: NIOLoopBoundBox<PushScheduler>] = [:]
         for loop in group.makeIterator() {
-            let scheduler = PushScheduler(eventLoop: loop, store: store, configuration: configuration, logger: logger)
+            let scheduler = PushScheduler(
+                eventLoop: loop,
+                store: store,
+                configuration: configuration,
+                logger: logger,
+                metrics: metrics
+            )
             schedulers[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(scheduler, eventLoop: loop)
         }
         self.schedulers = schedulers
@@ -88,6 +104,7 @@ public final class PushServer: Sendable {
         let counter = self.counter
         let configuration = self.configuration
         let logger = self.logger
+        let metrics = self.metrics
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: max(configuration.maxMessageBytes, 125),
             automaticErrorHandling: true,
@@ -119,6 +136,7 @@ public final class PushServer: Sendable {
                         initialPattern: PushServer.target(uri: head.uri).pattern,
                         maxMessageBytes: configuration.maxMessageBytes,
                         counter: counter,
+                        metrics: metrics,
                         logger: connectionLogger
                     )
                     try channel.pipeline.syncOperations.addHandler(handler)
@@ -135,7 +153,7 @@ public final class PushServer: Sendable {
             )
         )
         try channel.pipeline.syncOperations.addHandler(
-            HTTPRequestHandler(store: store, counter: counter, isReady: isReady),
+            HTTPRequestHandler(store: store, counter: counter, metricsText: metricsText, isReady: isReady),
             name: "plenum.http"
         )
     }

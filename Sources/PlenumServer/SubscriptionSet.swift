@@ -8,6 +8,8 @@ struct SubscriptionSet {
     enum Action: Equatable {
         /// Send this message now.
         case reply([UInt8])
+        /// Answer with an `error` message; the connection stays open.
+        case refuse(ProtocolError)
         /// Start delivering channels matching these newly added patterns.
         case index([ChannelPattern])
         /// Send one snapshot of every channel matching these patterns (what the client asked for).
@@ -28,7 +30,7 @@ struct SubscriptionSet {
     mutating func received(text: [UInt8]) -> [Action] {
         switch ClientRequest.parse(text) {
         case .failure(let error):
-            return [.reply(ServerMessage.error(error))]
+            return [.refuse(error)]
         case .success(.ping(let id)):
             return [.reply(ServerMessage.pong(id: id))]
         case .success(.subscribe(let requested, let id, let resume)):
@@ -40,13 +42,7 @@ struct SubscriptionSet {
 
     /// A binary message arrived: the protocol is JSON text only.
     func receivedBinary() -> [Action] {
-        [
-            .reply(
-                ServerMessage.error(
-                    ProtocolError(.binaryUnsupported, "binary messages are not supported; send JSON as text frames")
-                )
-            )
-        ]
+        [.refuse(ProtocolError(.binaryUnsupported, "binary messages are not supported; send JSON as text frames"))]
     }
 
     mutating func subscribe(_ requested: [ChannelPattern], id: JSONValue?, resume: ResumePosition? = nil) -> [Action] {
@@ -60,7 +56,7 @@ struct SubscriptionSet {
                 "this would hold \(patterns.count + added.count) subscriptions; at most \(limit) are allowed per connection",
                 id: id
             )
-            return [.reply(ServerMessage.error(error))]
+            return [.refuse(error)]
         }
         patterns.append(contentsOf: added)
         let index: [Action] = added.isEmpty ? [] : [.index(added)]

@@ -17,6 +17,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     private let initialPattern: ChannelPattern?
     private let maxMessageBytes: Int
     private let counter: ConnectionCounter
+    private let metrics: PushMetrics
     private let logger: Logger
     private let allocator = ByteBufferAllocator()
 
@@ -29,6 +30,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         initialPattern: ChannelPattern?,
         maxMessageBytes: Int,
         counter: ConnectionCounter,
+        metrics: PushMetrics,
         logger: Logger
     ) {
         self.scheduler = scheduler
@@ -36,6 +38,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         self.initialPattern = initialPattern
         self.maxMessageBytes = maxMessageBytes
         self.counter = counter
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -147,6 +150,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     }
 
     private func fail(_ code: ServerFrame.CloseCode, _ reason: String) {
+        metrics.protocolError("close_\(code.rawValue)")
         logger.debug(
             "closing connection on protocol violation",
             metadata: [

@@ -479,6 +479,30 @@ def resume(port, pattern, marker, portfile):
     }
 
 
+def metrics_traffic(port, pattern, expected):
+    """Known traffic, then /metrics: updates received, errors provoked, the metric lines."""
+    expected = int(expected)
+    with connect(url(port, "/ws" + pattern), max_size=None) as ws:
+        recv_until(ws, "snapshot")
+        updates = collect_updates(ws, expected, timeout=15)
+        for text in ["nope", "{bad", '{"op":"dance"}']:
+            ws.send(text)
+            recv_until(ws, "error")
+    raw = RawClient(port)
+    raw.send_frame(0x1, b'{"op":"ping"}', masked=False)
+    raw.read_close_code()
+    time.sleep(0.5)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=TIMEOUT) as r:
+        content_type = r.headers.get("Content-Type")
+        text = r.read().decode()
+    metrics = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            metrics[name] = float(value)
+    return {"received": len(updates), "content_type": content_type, "metrics": metrics}
+
+
 def get(port, path):
     """One HTTP GET; prints the status and the JSON body."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")

@@ -90,6 +90,15 @@ func device(
         #expect(d.limits.stopGraceMilliseconds == 250)
     }
 
+    @Test func historyByPrefixIsRead() throws {
+        let yaml = "channels:\n  history: 4\n  history_by_prefix:\n    /plant/line2: 256\n    /plant: 32\ndevices: []\n"
+        let config = try ConfigLoader.parse(Array(yaml.utf8), file: "hub.yaml", baseDirectory: fixtures)
+        #expect(config.channels.history == 4)
+        #expect(
+            config.channels.historyByPrefix == [try ChannelPath("/plant/line2"): 256, try ChannelPath("/plant"): 32]
+        )
+    }
+
     @Test func absoluteScriptPathsAreKept() throws {
         let yaml = "devices:\n" + device(script: fixtures + "/plugins/other.lua")
         let config = try ConfigLoader.parse(Array(yaml.utf8), file: "hub.yaml", baseDirectory: "/nonexistent")

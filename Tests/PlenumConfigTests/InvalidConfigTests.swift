@@ -110,6 +110,16 @@ import Testing
         )
     }
 
+    @Test func badHistoryPrefixes() {
+        #expect(
+            problems("channels:\n  history_by_prefix:\n    plant: 5\n    /a: many\n    /b: -1\n") == [
+                "hub.yaml:3:5: channels.history_by_prefix.plant: 'plant' is not a valid channel prefix: the path must start with '/'",
+                "hub.yaml:4:9: channels.history_by_prefix./a: expected an integer from 0 to 100000, found a string (many)",
+                "hub.yaml:5:9: channels.history_by_prefix./b: -1 is out of range; expected an integer from 0 to 100000",
+            ]
+        )
+    }
+
     @Test func prefixWithoutLeadingSlash() {
         #expect(
             problems("devices:\n" + device(prefix: "plant/a")) == [

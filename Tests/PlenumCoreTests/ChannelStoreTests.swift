@@ -109,3 +109,21 @@ import Testing
         #expect(store.versions(of: a, after: 1) == nil)
     }
 }
+
+@Suite struct HistoryByPrefixTests {
+    @Test func theLongestMatchingPrefixDecidesTheDepth() throws {
+        let store = ChannelStore(
+            history: 2,
+            historyByPrefix: [try ChannelPath("/plant"): 4, try ChannelPath("/plant/line2"): 8]
+        )
+        #expect(store.historyDepth(of: try ChannelPath("/other/x")) == 2)
+        #expect(store.historyDepth(of: try ChannelPath("/plant/line1/x")) == 4)
+        #expect(store.historyDepth(of: try ChannelPath("/plant/line2")) == 8)
+        #expect(store.historyDepth(of: try ChannelPath("/plant/line2/chiller/t")) == 8)
+        #expect(store.historyDepth(of: try ChannelPath("/plant/line20/x")) == 4)
+        let deep = try ChannelPath("/plant/line2/t")
+        for i in 1...10 { store.publish(deep, .integer(Int64(i))) }
+        #expect(store.versions(of: deep, after: 2)?.map(\.version) == [3, 4, 5, 6, 7, 8, 9, 10])
+        #expect(store.versions(of: deep, after: 1) == nil)
+    }
+}

@@ -27,7 +27,7 @@ final class ServerHarness: Sendable {
         let store = ChannelStore(history: history)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let server = PushServer(configuration: configuration, store: store, logger: logger) { ready }
+        let server = PushServer(configuration: configuration, store: store, logger: logger, isReady: { ready })
         let port = try await server.start()
         return ServerHarness(server: server, port: port, store: store)
     }

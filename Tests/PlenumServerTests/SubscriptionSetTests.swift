@@ -45,12 +45,13 @@ import Testing
         _ = set.subscribe([try ChannelPattern("/a"), try ChannelPattern("/a")], id: nil)
         #expect(set.patterns.count == 1)
         let refused = set.subscribe([try ChannelPattern("/b"), try ChannelPattern("/c")], id: .string("x"))
-        guard case .reply(let error) = refused.first, refused.count == 1 else {
+        guard case .refuse(let error) = refused.first, refused.count == 1 else {
             Issue.record("not refused")
             return
         }
-        #expect(json(error)["code"] == .string("too_many_subscriptions"))
-        #expect(json(error)["id"] == .string("x"))
+        #expect(error.code == .tooManySubscriptions)
+        #expect(error.id == .string("x"))
+        #expect(json(ServerMessage.error(error))["code"] == .string("too_many_subscriptions"))
         #expect(set.patterns.count == 1)
     }
 
@@ -72,12 +73,12 @@ import Testing
     func badMessagesYieldOneErrorReply(message: String, code: String) {
         var set = SubscriptionSet(limit: 10)
         let actions = set.received(text: text(message))
-        guard case .reply(let reply) = actions.first, actions.count == 1 else {
+        guard case .refuse(let error) = actions.first, actions.count == 1 else {
             Issue.record("\(actions)")
             return
         }
-        #expect(json(reply)["type"] == .string("error"))
-        #expect(json(reply)["code"] == .string(code))
+        #expect(json(ServerMessage.error(error))["type"] == .string("error"))
+        #expect(error.code.rawValue == code)
     }
 
     @Test func subscribeWithResumeDefersTheAckToTheScheduler() throws {
@@ -93,11 +94,11 @@ import Testing
             ]
         )
         let bad = set.received(text: text(#"{"op":"subscribe","channels":["/r"],"resume":{"epoch":1}}"#))
-        guard case .reply(let error) = bad.first else {
+        guard case .refuse(let error) = bad.first else {
             Issue.record("\(bad)")
             return
         }
-        #expect(json(error)["code"] == .string("invalid_message"))
+        #expect(error.code == .invalidMessage)
     }
 
     @Test func urlTargets() throws {
