@@ -1,6 +1,14 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The SwiftNIO products every networking target uses.
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+    .product(name: "NIOWebSocket", package: "swift-nio"),
+]
+
 let package = Package(
     name: "Plenum",
     platforms: [.macOS(.v14)],
@@ -46,12 +54,8 @@ let package = Package(
         ),
         .target(
             name: "PlenumServer",
-            dependencies: [
+            dependencies: nio + [
                 "PlenumCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
@@ -70,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "plenum",
             dependencies: [
-                "PlenumApp", "PlenumConfig", "PlenumClient",
+                "PlenumApp", "PlenumConfig", "PlenumClient", "PlenumCore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -78,22 +82,12 @@ let package = Package(
         ),
         .target(
             name: "PlenumClient",
-            dependencies: [
-                "PlenumCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
-            ]
+            dependencies: nio + ["PlenumCore"]
         ),
         .executableTarget(
             name: "plenum-loadgen",
-            dependencies: [
+            dependencies: nio + [
                 "PlenumClient",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
