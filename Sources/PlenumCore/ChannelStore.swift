@@ -17,10 +17,8 @@ public final class ChannelStore: Sendable {
         var ids: [ChannelPath: Int] = [:]
         var pathJSON: [[UInt8]] = []
         var latest: [ChannelVersion?] = []
-        /// The last versions of each channel (as many as its history depth), oldest first.
-        var history: [[ChannelVersion]] = []
-        /// How many versions each channel keeps.
-        var depth: [Int] = []
+        /// The last versions of each channel (as many as its history depth).
+        var history: [VersionHistory] = []
         var feeds: [FeedState] = []
         var nextFeedID = 0
     }
@@ -79,8 +77,7 @@ public final class ChannelStore: Sendable {
                 JSONValue.encodeString(path.string, into: &json)
                 state.pathJSON.append(json)
                 state.latest.append(nil)
-                state.history.append([])
-                state.depth.append(historyDepth(of: path))
+                state.history.append(VersionHistory(capacity: historyDepth(of: path)))
             }
             let version = (state.latest[id]?.version ?? 0) + 1
             let entry = ChannelVersion(
@@ -93,11 +90,7 @@ public final class ChannelStore: Sendable {
                 valueJSON: valueJSON
             )
             state.latest[id] = entry
-            let depth = state.depth[id]
-            if depth > 0 {
-                if state.history[id].count == depth { state.history[id].removeFirst() }
-                state.history[id].append(entry)
-            }
+            state.history[id].append(entry)
             for index in state.feeds.indices where state.feeds[index].mark(id, path: path) {
                 if let callback = state.feeds[index].feed.onPending { wake.append(callback) }
             }
@@ -134,7 +127,7 @@ public final class ChannelStore: Sendable {
         state.withLock { state -> [ChannelVersion]? in
             guard let id = state.ids[path], let newest = state.latest[id] else { return version == 0 ? [] : nil }
             if newest.version <= version { return [] }
-            let held = state.history[id]
+            let held = state.history[id].versions
             guard let oldest = held.first, oldest.version <= version + 1 else { return nil }
             return held.filter { $0.version > version }
         }

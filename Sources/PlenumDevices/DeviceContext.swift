@@ -59,7 +59,7 @@ final class DeviceContext {
         case .success(let p): target = p
         case .failure(let e): return .error(e.message)
         }
-        if target.string.hasPrefix("/plenum/") {
+        if target.isReserved {
             return .error("hub.publish: '\(target)' is in /plenum/, which is reserved for the hub's own channels")
         }
         let value: LuaValue
@@ -271,4 +271,9 @@ final class DeviceContext {
 struct HubError: Error {
     let message: String
     init(_ message: String) { self.message = message }
+}
+
+extension ChannelPath {
+    /// `/plenum/…` belongs to the hub (device status); scripts may read it but not publish there.
+    var isReserved: Bool { string.utf8.starts(with: "/plenum/".utf8) }
 }

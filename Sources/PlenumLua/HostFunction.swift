@@ -24,8 +24,13 @@ public struct LuaArguments {
 
     /// Argument `index` (1-based), converted; `.nil` past the end.
     public func value(_ index: Int) throws(LuaConversionError) -> LuaValue {
-        try LuaState.convert(state, at: Int32(index), path: "argument \(index)")
+        let name = index < Self.names.count ? Self.names[index] : "argument \(index)"
+        return try LuaState.convert(state, at: Int32(index), path: name)
     }
+
+    /// "argument 1" … built once: conversion names its argument only in errors, but takes the
+    /// name on every call.
+    private static let names = (0..<9).map { "argument \($0)" }
 
     public func string(_ index: Int) -> String? {
         guard lua_type(state, Int32(index)) == LUA_TSTRING else { return nil }
