@@ -7,8 +7,8 @@ import Synchronization
 
 /// One device: its own OS thread, running its script in a fresh `lua_State` and restarting it
 /// with exponential backoff when it fails. Publishes its status after every change.
-public final class DeviceRunner: Sendable {
-    public let spec: DeviceSpec
+final class DeviceRunner: Sendable {
+    let spec: DeviceSpec
     private let store: ChannelStore
     private let logger: Logger
     private let signal = DeviceSignal()

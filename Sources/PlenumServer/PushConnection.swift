@@ -44,7 +44,9 @@ final class PushConnection {
         close(code: code.rawValue, reason: reason, allocator: allocator)
     }
 
-    /// Sends a close frame with `code` (nil: an empty close, echoing a client's) and closes.
+    /// Sends a close frame with `code` (nil: an empty close, echoing a client's) and closes once
+    /// it is written — or after `closeTimeout` when the client reads nothing (a slow consumer's
+    /// close frame waits behind everything still unsent).
     func close(code: UInt16?, reason: String, allocator: ByteBufferAllocator) {
         guard !isClosing else { return }
         isClosing = true
@@ -53,7 +55,10 @@ final class PushConnection {
         output.writeAndFlush(NIOAny(frame), promise: promise)
         let channel = self.channel
         promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        output.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
     }
+
+    static let closeTimeout = TimeAmount.seconds(5)
 }
 
 /// A do-nothing outbound handler placed first in the pipeline; its context is where raw
