@@ -62,7 +62,7 @@ public final class ChannelWatcher: Sendable {
     }
 }
 
-/// Sends the subscribe after `welcome`, then turns snapshot and update messages into events.
+/// Sends the subscribe, then turns snapshot and update messages into events.
 final class WatchHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -75,6 +75,21 @@ final class WatchHandler: ChannelInboundHandler {
     init(patterns: [ChannelPattern], onEvent: @escaping @Sendable (ChannelWatcher.Event) -> Bool) {
         self.patterns = patterns
         self.onEvent = onEvent
+    }
+
+    /// Subscribes as soon as the upgrade is done. (Not on `welcome`: bytes that arrive together
+    /// with the 101 response can reach the pipeline before this handler is added.)
+    func handlerAdded(context: ChannelHandlerContext) {
+        let request = JSONValue.object([
+            "op": .string("subscribe"), "channels": .array(patterns.map { .string($0.string) }),
+        ])
+        let frame = WebSocketFrame(
+            fin: true,
+            opcode: .text,
+            maskKey: .random(),
+            data: context.channel.allocator.buffer(bytes: request.jsonBytes)
+        )
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -105,18 +120,6 @@ final class WatchHandler: ChannelInboundHandler {
         let now = ChannelStore.nowMicros()
         var keepGoing = true
         switch message["type"]?.stringValue {
-        case "welcome":
-            let request = JSONValue.object([
-                "op": .string("subscribe"), "channels": .array(patterns.map { .string($0.string) }),
-            ])
-            let bytes = request.jsonBytes
-            let frame = WebSocketFrame(
-                fin: true,
-                opcode: .text,
-                maskKey: .random(),
-                data: context.channel.allocator.buffer(bytes: bytes)
-            )
-            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         case "snapshot":
             guard case .array(let entries)? = message["channels"] else { return }
             for entry in entries where keepGoing { keepGoing = report(entry, now: now, fromSnapshot: true) }
