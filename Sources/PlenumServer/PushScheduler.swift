@@ -216,13 +216,14 @@ final class PushScheduler {
             if id >= known.count || !known[id] { learn(version) }
             guard let receivers = subscribers[id], !receivers.isEmpty else { continue }
             var frame: ByteBuffer?
-            for connection in receivers where (connection.lastSent[id] ?? 0) < version.version {
+            for connection in receivers {
+                let sent = connection.lastSent[id] ?? 0
+                guard sent < version.version else { continue }
                 if frame == nil { frame = ServerFrame.text(version.updateMessage, allocator: allocator) }
                 guard connection.writable, !connection.isClosing else {
                     owe(frame!.readableBytes, channel: id, by: connection)
                     continue
                 }
-                let sent = connection.lastSent[id] ?? 0
                 if sent > 0 { skipped += Int(version.version - sent - 1) }
                 delivered += 1
                 connection.lastSent[id] = version.version
