@@ -110,10 +110,11 @@ public final class ChannelStore: Sendable {
         state.withLock { state in id < state.latest.count ? state.latest[id] : nil }
     }
 
-    /// The newest version of every channel matching `pattern`, sorted by path.
-    public func snapshot(matching pattern: ChannelPattern) -> [ChannelVersion] {
+    /// The newest version of every channel matching any of `patterns`, sorted by path.
+    public func snapshot(matching patterns: [ChannelPattern]) -> [ChannelVersion] {
         let all = state.withLock { state in state.latest }
-        return all.compactMap { $0 }.filter { pattern.matches($0.path) }.sorted { $0.path < $1.path }
+        return all.compactMap { $0 }.filter { version in patterns.contains { $0.matches(version.path) } }
+            .sorted { $0.path < $1.path }
     }
 
     /// The newest version of every channel, sorted by path.

@@ -126,7 +126,7 @@ final class DeviceContext {
             let current =
                 pattern.isExact
                 ? (try? ChannelPath(absolute)).flatMap { store.latest($0) }.map { [$0] } ?? []
-                : store.snapshot(matching: pattern)
+                : store.snapshot(matching: [pattern])
             let newer = current.filter(isNewer)
             if !newer.isEmpty { return .one(changes(newer)) }
         }

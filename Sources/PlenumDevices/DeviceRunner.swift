@@ -43,12 +43,24 @@ final class DeviceRunner: Sendable {
     @discardableResult
     func stop() -> Bool {
         signal.requestStop()
-        if exited.wait(timeout: .now() + spec.stopGraceSeconds) == .success { return true }
-        logger.warning("script did not stop within its grace period; interrupting it")
-        stopHandle.withLock { $0?.requestStop() }
-        if exited.wait(timeout: .now() + 5) == .success { return true }
-        logger.error("device thread did not end; abandoning it")
-        return false
+        var ended = exited.wait(timeout: .now() + spec.stopGraceSeconds) == .success
+        if !ended {
+            logger.warning("script did not stop within its grace period; interrupting it")
+            stopHandle.withLock { $0?.requestStop() }
+            ended = exited.wait(timeout: .now() + 5) == .success
+        }
+        guard ended else {
+            logger.error("device thread did not end; abandoning it")
+            return false
+        }
+        // A device that never ran (its script did not compile) has no thread to say so.
+        if statusBox.withLock({ $0.state }) != .stopped {
+            publishStatus {
+                $0.state = .stopped
+                $0.retryInSeconds = nil
+            }
+        }
+        return true
     }
 
     /// A reload's new script did not compile: this (old) version keeps running; say so.

@@ -44,10 +44,6 @@ public final class DeviceSupervisor: Sendable {
                 logger.info("removing device", metadata: ["device.name": "\(name)"])
                 entry.runner.stop()
                 entries.withLock { _ = $0.removeValue(forKey: name) }
-                store.publish(
-                    entry.runner.spec.statusPath,
-                    DeviceStatus(state: .stopped, restarts: 0, lastError: nil, script: entry.runner.spec.script).json
-                )
             }
             for spec in specs {
                 if let existing = current[spec.name], existing.runner.spec == spec { continue }

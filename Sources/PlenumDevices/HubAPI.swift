@@ -22,16 +22,8 @@ enum HubAPI {
     static func register(in state: LuaState, context: DeviceContext) throws(LuaError) {
         state.register("publish", in: "hub") { [unowned context] args in context.publish(args) }
         state.register("read", in: "hub") { [unowned context] args in context.read(args) }
-        state.register("wait", in: "hub") { [unowned context, unowned state] args in
-            context.flushMetrics(memoryInUse: state.memoryInUse)
-            defer { state.resetCPUGuard() }
-            return context.wait(args)
-        }
-        state.register("sleep", in: "hub") { [unowned context, unowned state] args in
-            context.flushMetrics(memoryInUse: state.memoryInUse)
-            defer { state.resetCPUGuard() }
-            return context.sleep(args)
-        }
+        registerBlocking("wait", in: "hub", state: state, context: context) { $0.wait($1) }
+        registerBlocking("sleep", in: "hub", state: state, context: context) { $0.sleep($1) }
         state.register("time", in: "hub") { _ in .one(.number(Date().timeIntervalSince1970)) }
         state.register("monotonic", in: "hub") { _ in
             .one(.number(Double(DispatchTime.now().uptimeNanoseconds) / 1e9))
@@ -40,14 +32,8 @@ enum HubAPI {
             state.register(level, in: "__plenum_log") { [unowned context] args in context.log(level, args) }
         }
         state.register("open", in: "__plenum_serial") { [unowned context] args in context.serialOpen(args) }
-        state.register("read_line", in: "__plenum_serial") { [unowned context, unowned state] args in
-            defer { state.resetCPUGuard() }
-            return context.serialReadLine(args)
-        }
-        state.register("read", in: "__plenum_serial") { [unowned context, unowned state] args in
-            defer { state.resetCPUGuard() }
-            return context.serialRead(args)
-        }
+        registerBlocking("read_line", in: "__plenum_serial", state: state, context: context) { $0.serialReadLine($1) }
+        registerBlocking("read", in: "__plenum_serial", state: state, context: context) { $0.serialRead($1) }
         state.register("write", in: "__plenum_serial") { [unowned context] args in context.serialWrite(args) }
         state.register("close", in: "__plenum_serial") { [unowned context] args in context.serialClose(args) }
         let spec = context.spec
@@ -56,6 +42,22 @@ enum HubAPI {
             .one(.table(["name": .string(spec.name), "prefix": .string(spec.prefix.string)]))
         }
         try state.run(prelude, chunkName: "=hub")
+    }
+
+    /// A host function that may block: before it, the script's publishes and heap size are
+    /// reported; after it, the CPU guard's slice starts again (the script has yielded).
+    private static func registerBlocking(
+        _ name: String,
+        in table: String,
+        state: LuaState,
+        context: DeviceContext,
+        _ body: @escaping (DeviceContext, LuaArguments) -> HostReturn
+    ) {
+        state.register(name, in: table) { [unowned context, unowned state] args in
+            context.flushMetrics(memoryInUse: state.memoryInUse)
+            defer { state.resetCPUGuard() }
+            return body(context, args)
+        }
     }
 
     /// The parts of the API that read best in Lua: the log table, `print`, serial port objects,

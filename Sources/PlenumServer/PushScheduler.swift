@@ -151,7 +151,7 @@ final class PushScheduler {
     }
 
     private func sendSnapshot(_ patterns: [ChannelPattern], id: JSONValue?, to connection: PushConnection) {
-        let versions = store.all().filter { version in patterns.contains { $0.matches(version.path) } }
+        let versions = store.snapshot(matching: patterns)
         for version in versions {
             let sent = connection.lastSent[version.channelID] ?? 0
             if version.version > sent { connection.lastSent[version.channelID] = version.version }
@@ -169,7 +169,7 @@ final class PushScheduler {
         from position: ResumePosition,
         for connection: PushConnection
     ) {
-        let current = store.all().filter { version in patterns.contains { $0.matches(version.path) } }
+        let current = store.snapshot(matching: patterns)
         var missed: [ChannelVersion] = []
         var recovered = position.epoch == store.epoch
         if recovered {
