@@ -1,4 +1,3 @@
-import Foundation
 public import PlenumConfig
 
 /// The short text `plenum check` prints for a valid configuration.
@@ -16,10 +15,14 @@ public enum ConfigSummary {
         let nameWidth = config.devices.map(\.name.count).max() ?? 0
         let prefixWidth = config.devices.map(\.prefix.string.count).max() ?? 0
         for device in config.devices {
-            let name = device.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
-            let prefix = device.prefix.string.padding(toLength: prefixWidth, withPad: " ", startingAt: 0)
+            let name = padded(device.name, to: nameWidth)
+            let prefix = padded(device.prefix.string, to: prefixWidth)
             lines.append("  \(name)  \(prefix)  \(device.script)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    private static func padded(_ text: String, to width: Int) -> String {
+        text + String(repeating: " ", count: max(0, width - text.count))
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PlenumCore
 
 /// Walks the YAML tree into `HubConfig`, collecting diagnostics instead of stopping at the first.
@@ -197,9 +197,9 @@ struct ConfigDecoder {
         var scriptPath: String?
         var script: String?
         if let n = map["script"], let v = string(n, "\(path).script") {
-            let resolved = v.hasPrefix("/") ? v : (baseDirectory as NSString).appendingPathComponent(v)
-            var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) || isDirectory.boolValue {
+            let resolved = v.hasPrefix("/") ? v : baseDirectory + "/" + v
+            var isDirectory = false
+            if !FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) || isDirectory {
                 report(
                     .missingScript,
                     n,

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PlenumCore
 
 /// Loads `hub.yaml` into a `HubConfig`, reporting every problem found in one pass.

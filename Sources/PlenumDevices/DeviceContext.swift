@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import PlenumCore
 import PlenumLua
@@ -67,7 +67,7 @@ final class DeviceContext {
             value = try args.value(2)
         } catch {
             return .error(
-                "hub.publish: cannot publish \(error.path.replacingOccurrences(of: "argument 2", with: "the value")): \(error.reason)"
+                "hub.publish: cannot publish the value\(error.path.dropFirst("argument 2".count)): \(error.reason)"
             )
         }
         unreportedPublishes += 1

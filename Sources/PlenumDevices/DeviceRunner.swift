@@ -1,5 +1,7 @@
 import CoreMetrics
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import Logging
 import PlenumCore
 import PlenumLua
@@ -29,13 +31,10 @@ final class DeviceRunner: Sendable {
     /// Starts the device thread.
     func start() {
         publishStatus { $0.state = .starting }
-        let thread = Thread { [self] in
+        startThread(name: spec.name, stackSize: 1 << 20) { [self] in
             superviseLoop()
             exited.signal()
         }
-        thread.name = "device \(spec.name)"
-        thread.stackSize = 1 << 20
-        thread.start()
     }
 
     /// Asks the script to stop (`hub.sleep` returns false, waits end), interrupts it after the

@@ -1,11 +1,12 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// How a device thread is told to stop and woken from its blocking calls.
 ///
 /// `@unchecked Sendable` is safe: `stopping` and `generation` are read and written only while
 /// holding `condition`'s lock.
 final class DeviceSignal: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var stopping = false
     private var generation = 0
 
@@ -54,5 +55,37 @@ final class DeviceSignal: @unchecked Sendable {
             if !condition.wait(until: deadline) { break }
         }
         return self.generation
+    }
+}
+
+/// A pthread mutex with one condition variable, waited on with wall-clock deadlines.
+private final class Condition {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(cond, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        cond.deallocate()
+        mutex.deallocate()
+    }
+
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+    func broadcast() { pthread_cond_broadcast(cond) }
+
+    /// Waits for a broadcast or `deadline`, whichever comes first; false when the deadline passed.
+    func wait(until deadline: Date) -> Bool {
+        let seconds = deadline.timeIntervalSince1970.rounded(.down)
+        var time = timespec(
+            tv_sec: Int(seconds),
+            tv_nsec: Int((deadline.timeIntervalSince1970 - seconds) * 1_000_000_000)
+        )
+        return pthread_cond_timedwait(cond, mutex, &time) != ETIMEDOUT
     }
 }

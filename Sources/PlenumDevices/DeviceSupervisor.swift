@@ -1,5 +1,7 @@
 import CoreMetrics
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import Logging
 import PlenumCore
 import PlenumLua
@@ -101,14 +103,12 @@ public final class DeviceSupervisor: Sendable {
     /// `stopAll()`.
     public func watchScripts(every interval: Double = 1) {
         guard !watching.exchange(true, ordering: .relaxed) else { return }
-        let thread = Thread { [self] in
+        startThread(name: "script watcher", stackSize: 1 << 20) { [self] in
             while watching.load(ordering: .relaxed) {
-                Thread.sleep(forTimeInterval: interval)
+                usleep(useconds_t(interval * 1_000_000))
                 if watching.load(ordering: .relaxed) { reloadChangedScripts() }
             }
         }
-        thread.name = "script watcher"
-        thread.start()
     }
 
     /// Stops every device (each gets its grace period), in parallel.

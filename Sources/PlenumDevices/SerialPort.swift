@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A serial port in raw mode (termios), read with timeouts; owned by one device thread.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The sandbox every script runs in: an allow-list of the standard library, `load` limited to
 /// text, and `require` limited to one library directory.
@@ -69,7 +69,7 @@ public enum LuaSandbox {
         guard let libraryPath else {
             return .many([.nil, .string("module '\(name)' not found: no library directory")])
         }
-        let file = libraryPath + "/" + name.replacingOccurrences(of: ".", with: "/") + ".lua"
+        let file = libraryPath + "/" + String(name.map { $0 == "." ? "/" : $0 }) + ".lua"
         guard let data = FileManager.default.contents(atPath: file) else {
             return .many([.nil, .string("module '\(name)' not found in \(libraryPath)")])
         }

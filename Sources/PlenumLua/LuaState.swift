@@ -1,5 +1,5 @@
 internal import CLua
-import Foundation
+import FoundationEssentials
 
 /// One Lua 5.4 interpreter: owns its `lua_State*`, its limits and its host functions.
 ///

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Logging
 import PlenumApp
 import PlenumConfig
@@ -41,7 +41,7 @@ struct Run: AsyncParsableCommand {
         let host = hubConfig.server.host
         let hub = Hub(configuration: hubConfig, configPath: config, portOverride: port, logger: logger) { port in
             let line = "plenum: listening on http://\(host):\(port) (WebSocket: ws://\(host):\(port)/ws/PATTERN)\n"
-            FileHandle.standardOutput.write(Data(line.utf8))
+            printOutput(line)
         }
         let group = ServiceGroup(
             configuration: .init(

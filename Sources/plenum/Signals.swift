@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 enum Signals {
     /// A parent may start us with SIGTERM/SIGINT/SIGHUP blocked (test runners do); a daemon must

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import PlenumClient
 import PlenumCore
 import Synchronization
@@ -50,7 +50,7 @@ struct Watch: AsyncParsableCommand {
                 switch event {
                 case .value(let channel, let version, let value, let age, let fromSnapshot):
                     let line = "\(channel)  v\(version)  \(value.jsonString)  (age \(age / 1000) ms)\n"
-                    FileHandle.standardOutput.write(Data(line.utf8))
+                    printOutput(line)
                     if fromSnapshot { return true }
                     let seen = updates.withLock { n in
                         n += 1
