@@ -63,8 +63,17 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        logger.debug("connection error", metadata: ["ws.connection.id": "\(connection.id)", "error": "\(error)"])
-        context.close(promise: nil)
+        switch error as? NIOWebSocketError {
+        case .invalidFrameLength:
+            tooBig()
+        case .fragmentedControlFrame:
+            fail(.protocolError, "control frames must not be fragmented")
+        case .multiByteControlFrameLength:
+            fail(.protocolError, "control frame longer than 125 bytes")
+        case nil:
+            logger.debug("connection error", metadata: ["ws.connection.id": "\(connection.id)", "error": "\(error)"])
+            context.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
