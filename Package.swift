@@ -84,12 +84,10 @@ let package = Package(
             name: "PlenumClient",
             dependencies: nio + ["PlenumCore"]
         ),
+        .systemLibrary(name: "CEpoll"),
         .executableTarget(
             name: "plenum-loadgen",
-            dependencies: nio + [
-                "PlenumClient",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            dependencies: ["CEpoll", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(
             name: "PlenumTestSupport",

@@ -1,9 +1,5 @@
-import Foundation
-
-/// What one event loop's connections observed. Touched only on that loop until the run ends.
-final class LoadStats: @unchecked Sendable {
-    // Safe: each instance is written by exactly one event loop; the main thread reads it only
-    // after every connection is closed and the loops are idle (see LoadGenerator.run).
+/// What one receiver thread's connections observed.
+struct LoadStats {
     var histogram = LatencyHistogram()
     var messages = 0
     var bytes = 0
@@ -14,9 +10,24 @@ final class LoadStats: @unchecked Sendable {
     /// Per-second windows since the start, indexed by second.
     var timeline: [LatencyHistogram] = []
 
-    func record(_ latency: Int64, second: Int) {
+    mutating func record(_ latency: Int64, second: Int) {
         guard second >= 0, second < 3_600 else { return }
         while timeline.count <= second { timeline.append(LatencyHistogram()) }
         timeline[second].record(latency)
+    }
+
+    /// Adds another thread's observations to these.
+    mutating func merge(_ other: LoadStats) {
+        messages += other.messages
+        bytes += other.bytes
+        skipped += other.skipped
+        connected += other.connected
+        closed += other.closed
+        histogram.merge(other.histogram)
+        for (second, h) in other.timeline.enumerated() {
+            if timeline.count <= second { timeline.append(LatencyHistogram()) }
+            timeline[second].merge(h)
+        }
+        errors += other.errors
     }
 }

@@ -1,0 +1,120 @@
+import CEpoll
+import Foundation
+import Synchronization
+
+/// One receiving thread: an epoll set of connections, read as they become readable, with the
+/// statistics of what arrived on them.
+final class ReceiverThread: Sendable {
+    private struct State {
+        var connections: [Int32: RawConnection] = [:]
+        var stats = LoadStats()
+    }
+
+    private let epoll: Int32
+    private let start: Double
+    /// Held by the thread while it handles one batch of ready sockets; the main thread takes it
+    /// to add connections and read the statistics.
+    private let state = Mutex(State())
+
+    init(start: Double) {
+        self.start = start
+        epoll = epoll_create1(0)
+        precondition(epoll >= 0, "epoll_create1: \(String(cString: strerror(errno)))")
+        let thread = Thread { [self] in run() }
+        thread.name = "receiver"
+        thread.start()
+    }
+
+    func add(_ connection: RawConnection) {
+        state.withLock { $0.connections[connection.fd] = connection }
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.fd = connection.fd
+        epoll_ctl(epoll, EPOLL_CTL_ADD, connection.fd, &event)
+    }
+
+    func withStats<T>(_ body: (inout LoadStats) -> T) -> T {
+        state.withLock { body(&$0.stats) }
+    }
+
+    private func run() {
+        let capacity = 256
+        var events = [epoll_event](repeating: epoll_event(), count: capacity)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 8)
+        while true {
+            let ready = epoll_wait(epoll, &events, Int32(capacity), 1000)
+            guard ready > 0 else { continue }
+            state.withLock { state in
+                for event in events[..<Int(ready)] {
+                    let fd = event.data.fd
+                    guard let connection = state.connections[fd] else { continue }
+                    let open = connection.readAvailable(into: scratch) { received in
+                        handle(received, on: connection, stats: &state.stats)
+                    }
+                    if !open {
+                        epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nil)
+                        close(fd)
+                        state.connections[fd] = nil
+                    }
+                }
+            }
+        }
+    }
+
+    private func handle(_ event: RawConnection.Event, on connection: RawConnection, stats: inout LoadStats) {
+        switch event {
+        case .upgraded:
+            stats.connected += 1
+        case .closed(let reason):
+            stats.closed += 1
+            if let reason, stats.errors.count < 5 { stats.errors.append(reason) }
+        case .text(let payload):
+            record(payload, on: connection, stats: &stats)
+        }
+    }
+
+    /// Reads an update's channel, version and ts in one forward pass over the bytes (the hub
+    /// always writes `{"type":"update","channel":"…","version":N,"ts":T,"value":…}`); any other
+    /// message is only counted in bytes.
+    private func record(_ bytes: UnsafeRawBufferPointer, on connection: RawConnection, stats: inout LoadStats) {
+        stats.bytes += bytes.count
+        let prefix = Self.updatePrefix
+        guard bytes.count > prefix.count, bytes.starts(with: prefix) else { return }
+        var i = prefix.count
+        var hasher = Hasher()
+        while i < bytes.count, bytes[i] != 0x22 {
+            hasher.combine(bytes[i])
+            i += 1
+        }
+        let channel = hasher.finalize()
+        guard let (version, afterVersion) = Self.integer(in: bytes, from: i, skipping: 12),
+            let (ts, _) = Self.integer(in: bytes, from: afterVersion, skipping: 6)
+        else { return }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let nowMicros = Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+        let latency = max(0, nowMicros - ts)
+        stats.messages += 1
+        stats.histogram.record(latency)
+        stats.record(latency, second: Int(Double(nowMicros) / 1e6 - start))
+        if let last = connection.lastVersion[channel], UInt64(version) > last + 1 {
+            stats.skipped += UInt64(version) - last - 1
+        }
+        connection.lastVersion[channel] = UInt64(version)
+    }
+
+    private static let updatePrefix = Array(#"{"type":"update","channel":""#.utf8)
+
+    /// The digits starting `skip` bytes after `index` (past `","version":` or `,"ts":`).
+    private static func integer(in bytes: UnsafeRawBufferPointer, from index: Int, skipping skip: Int) -> (Int64, Int)?
+    {
+        var i = index + skip
+        var value: Int64 = 0
+        let start = i
+        while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
+            value = value * 10 + Int64(bytes[i] - 0x30)
+            i += 1
+        }
+        return i > start ? (value, i) : nil
+    }
+}
