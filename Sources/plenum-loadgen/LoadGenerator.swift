@@ -41,8 +41,7 @@ struct LoadGenerator: AsyncParsableCommand {
         // Wait until every connection has upgraded or ended (bounded).
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            let totals = totals(receivers)
-            if totals.connected + totals.closed + failures >= connections { break }
+            if receivers.map(\.settled).reduce(failures, +) >= connections { break }
             try await Task.sleep(for: .milliseconds(5))
         }
         let connectSeconds = Date().timeIntervalSince(connectStart)

@@ -5,16 +5,15 @@ import Synchronization
 /// One receiving thread: an epoll set of connections, read as they become readable, with the
 /// statistics of what arrived on them.
 final class ReceiverThread: Sendable {
-    private struct State {
-        var connections: [Int32: RawConnection] = [:]
-        var stats = LoadStats()
-    }
-
     private let epoll: Int32
     private let start: Double
-    /// Held by the thread while it handles one batch of ready sockets; the main thread takes it
-    /// to add connections and read the statistics.
-    private let state = Mutex(State())
+    /// Connections handed over by the main thread, not yet taken by the receiver.
+    private let arrivals = Mutex<[RawConnection]>([])
+    /// The statistics so far, held by the thread while it reads one batch of ready sockets.
+    private let shared = Mutex(LoadStats())
+    /// Upgraded and ended connections, readable without waiting for a batch to finish.
+    private let upgraded = Atomic(0)
+    private let ended = Atomic(0)
 
     init(start: Double) {
         self.start = start
@@ -25,8 +24,9 @@ final class ReceiverThread: Sendable {
         thread.start()
     }
 
+    /// Hands `connection` to this thread (which reads it from then on).
     func add(_ connection: RawConnection) {
-        state.withLock { $0.connections[connection.fd] = connection }
+        arrivals.withLock { $0.append(connection) }
         var event = epoll_event()
         event.events = EPOLLIN.rawValue
         event.data.fd = connection.fd
@@ -34,27 +34,37 @@ final class ReceiverThread: Sendable {
     }
 
     func withStats<T>(_ body: (inout LoadStats) -> T) -> T {
-        state.withLock { body(&$0.stats) }
+        shared.withLock { body(&$0) }
     }
+
+    /// Connections that have upgraded or ended so far.
+    var settled: Int { upgraded.load(ordering: .relaxed) + ended.load(ordering: .relaxed) }
 
     private func run() {
         let capacity = 256
         var events = [epoll_event](repeating: epoll_event(), count: capacity)
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 8)
+        var connections: [Int32: RawConnection] = [:]
         while true {
             let ready = epoll_wait(epoll, &events, Int32(capacity), 1000)
+            // Taken after the wait: a socket is registered only after its connection arrived.
+            let arrived = arrivals.withLock { list in
+                defer { list.removeAll() }
+                return list
+            }
+            for connection in arrived { connections[connection.fd] = connection }
             guard ready > 0 else { continue }
-            state.withLock { state in
+            shared.withLock { stats in
                 for event in events[..<Int(ready)] {
                     let fd = event.data.fd
-                    guard let connection = state.connections[fd] else { continue }
+                    guard let connection = connections[fd] else { continue }
                     let open = connection.readAvailable(into: scratch) { received in
-                        handle(received, on: connection, stats: &state.stats)
+                        handle(received, on: connection, stats: &stats)
                     }
                     if !open {
                         epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nil)
                         close(fd)
-                        state.connections[fd] = nil
+                        connections[fd] = nil
                     }
                 }
             }
@@ -65,8 +75,10 @@ final class ReceiverThread: Sendable {
         switch event {
         case .upgraded:
             stats.connected += 1
+            upgraded.add(1, ordering: .relaxed)
         case .closed(let reason):
             stats.closed += 1
+            ended.add(1, ordering: .relaxed)
             if let reason, stats.errors.count < 5 { stats.errors.append(reason) }
         case .text(let payload):
             record(payload, on: connection, stats: &stats)
