@@ -18,6 +18,13 @@ final class PushScheduler {
     private var feed: ChangeFeed?
     private var nextTick: Scheduled<Void>?
     private var deadline = NIODeadline.now()
+    /// With `tick_ms: 0`: how publishing threads wake this loop.
+    private var wakePipe: WakePipe?
+
+    /// NIO runs queued tasks until none is left before it polls its sockets again, so an overdue
+    /// tick (a pass longer than `tick_ms`) is put off this long rather than run at once: accepts,
+    /// handshakes and client messages are read in between.
+    static let ioGap = TimeAmount.microseconds(20)
 
     private var connections: [Int: PushConnection] = [:]
     /// Channel id → connections receiving it.
@@ -44,12 +51,12 @@ final class PushScheduler {
 
     // MARK: - Lifecycle
 
-    /// Starts the tick (or, with `tick_ms: 0`, the wake-on-publish). `box` is how the feed's
-    /// callback, which runs on a publishing thread, reaches this loop-confined object.
-    func start(box: NIOLoopBoundBox<PushScheduler>) {
-        let loop = eventLoop
-        if configuration.tickMilliseconds == 0 {
-            feed = store.makeFeed { loop.execute { box.value.tick() } }
+    /// Starts the tick, or with `tick_ms: 0` the wake-on-publish through `wakePipe` (whose
+    /// `onWake` must call `tick()`).
+    func start(wakePipe: WakePipe?) {
+        if let wakePipe {
+            self.wakePipe = wakePipe
+            feed = store.makeFeed { wakePipe.wake() }
         } else {
             feed = store.makeFeed()
             deadline = .now()
@@ -61,7 +68,7 @@ final class PushScheduler {
         // Fixed rate: the next deadline is one tick after the previous one, not after this pass.
         deadline = deadline + .milliseconds(Int64(configuration.tickMilliseconds))
         let now = NIODeadline.now()
-        if deadline < now { deadline = now }
+        if deadline < now { deadline = now + Self.ioGap }
         nextTick = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             tick()
             scheduleTick()
@@ -72,6 +79,8 @@ final class PushScheduler {
     func shutdown() {
         nextTick?.cancel()
         nextTick = nil
+        wakePipe?.close()
+        wakePipe = nil
         if let feed { store.removeFeed(feed) }
         feed = nil
         for connection in connections.values {

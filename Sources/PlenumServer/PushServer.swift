@@ -63,7 +63,10 @@ public final class PushServer: Sendable {
     @discardableResult
     public func start() async throws -> Int {
         for box in schedulers.values {
-            try await box.eventLoop.submit { box.value.start(box: box) }.get()
+            let wakePipe =
+                configuration.tickMilliseconds == 0
+                ? try await WakePipe.open(on: box.eventLoop) { box.value.tick() } : nil
+            try await box.eventLoop.submit { box.value.start(wakePipe: wakePipe) }.get()
         }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 4096)

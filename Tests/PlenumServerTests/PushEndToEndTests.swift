@@ -128,6 +128,26 @@ import Testing
         #expect(frames[2] == .array([.integer(1), .string(#"{"id":3,"type":"pong"}"#), .bool(false)]))
     }
 
+    /// With `tick_ms: 0`, producers that publish without pause keep a fan-out pass pending at all
+    /// times; the hub must still read what clients send (here: subscribe, then unsubscribe).
+    @Test func producersThatNeverPauseDoNotStarveClientMessages() async throws {
+        let hub = try await ServerHarness.start { $0.tickMilliseconds = 0 }
+        let paths = (0..<500).map { "/t/\($0)" }
+        for path in paths { hub.store.publish(try ChannelPath(path), .integer(0)) }
+        let publisher = hub.publishContinuously(paths, every: 0)
+        let seen = try PythonClient.run("message_subscribe", port: hub.port, ["/t/**"])
+        publisher.stop()
+        await hub.stop()
+        #expect(seen["subscribed"]?["type"] == .string("subscribed"))
+        guard case .array(let snapshot) = seen["snapshot_channels"] else {
+            Issue.record("no snapshot: \(seen)")
+            return
+        }
+        #expect(snapshot.count == 500)
+        #expect(seen["unsubscribed"]?["type"] == .string("unsubscribed"))
+        #expect(seen["updates_after_unsubscribe"] == .integer(0))
+    }
+
     @Test func aMisbehavingClientDoesNotDisturbOthers() async throws {
         let hub = try await ServerHarness.start()
         let publisher = hub.publishContinuously(["/t/a"])

@@ -51,7 +51,7 @@ final class Publisher: Sendable {
             while running.load(ordering: .relaxed) {
                 n += 1
                 for path in paths { store.publish(path, .integer(n)) }
-                Thread.sleep(forTimeInterval: interval)
+                if interval > 0 { Thread.sleep(forTimeInterval: interval) }
             }
             finished.store(true, ordering: .relaxed)
         }
