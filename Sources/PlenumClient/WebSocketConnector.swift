@@ -4,7 +4,7 @@ import NIOPosix
 import NIOWebSocket
 
 /// Opens a client WebSocket to a hub: TCP connect, HTTP upgrade, then hands the channel to the
-/// caller's frame handlers. Used by `plenum watch` and the benchmark load generator.
+/// caller's frame handlers. Used by `plenum watch`.
 public enum WebSocketConnector {
     /// Connects to `ws://host:port<path>`. `handlers` runs on the channel's event loop once the
     /// upgrade has succeeded and returns the handlers that will receive `WebSocketFrame`s.
