@@ -91,7 +91,11 @@ let package = Package(
         ),
         .target(
             name: "PlenumTestSupport",
-            dependencies: ["PlenumCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "PlenumCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             path: "Tests/PlenumTestSupport"
         ),
         .testTarget(name: "PlenumCoreTests", dependencies: ["PlenumCore"]),

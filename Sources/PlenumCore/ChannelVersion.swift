@@ -9,8 +9,6 @@ public final class ChannelVersion: Sendable {
     /// Publish time, microseconds since the Unix epoch.
     public let timestamp: Int64
     public let value: JSONValue
-    /// The compact JSON of `value`, encoded once.
-    public let valueJSON: [UInt8]
     /// The complete `update` message for clients, encoded once:
     /// `{"type":"update","channel":"/p","version":1,"ts":1700000000000000,"value":...}`.
     public let updateMessage: [UInt8]
@@ -30,7 +28,6 @@ public final class ChannelVersion: Sendable {
         self.version = version
         self.timestamp = timestamp
         self.value = value
-        self.valueJSON = valueJSON
         var message: [UInt8] = []
         message.reserveCapacity(64 + pathJSON.count + valueJSON.count)
         message.append(contentsOf: Self.updatePrefix)
