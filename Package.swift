@@ -40,9 +40,11 @@ let package = Package(
             name: "PlenumConfig",
             dependencies: ["PlenumCore", "CYAML"]
         ),
+        /// Plenum's own C on top of the system Lua: allocator, hooks, trampoline, macro wrappers.
+        .target(name: "CPlenumLua", dependencies: ["CLua"]),
         .target(
             name: "PlenumLua",
-            dependencies: ["CLua"]
+            dependencies: ["CPlenumLua"]
         ),
         .target(
             name: "PlenumDevices",

@@ -1,4 +1,4 @@
-internal import CLua
+internal import CPlenumLua
 
 /// What a Swift host function returns to Lua.
 public enum HostReturn {

@@ -1,4 +1,4 @@
-internal import CLua
+internal import CPlenumLua
 
 /// Conversion between Lua stack values and `LuaValue`, without ever raising a Lua error:
 /// only raw table access, stack space checked before pushing.

@@ -1,5 +1,6 @@
-internal import CLua
+internal import CPlenumLua
 import FoundationEssentials
+import Glibc
 
 /// One Lua 5.4 interpreter: owns its `lua_State*`, its limits and its host functions.
 ///
