@@ -154,7 +154,7 @@ final class DeviceRunner: Sendable {
             if signal.isStopping { return .finished }
             publishStatus { $0.state = .running }
             defer { context.flushMetrics(memoryInUse: state.memoryInUse) }
-            try state.run(source, chunkName: Self.chunkName(spec.script))
+            try state.run(source: source, chunkName: Self.chunkName(spec.script))
             return .finished
         } catch {
             return .failed(error)

@@ -56,8 +56,7 @@ enum HubAPI {
     ) {
         state.register(name, in: table) { [unowned context, unowned state] args in
             context.flushMetrics(memoryInUse: state.memoryInUse)
-            defer { state.resetCPUGuard() }
-            return body(context, args)
+            return state.blocking { body(context, args) }
         }
     }
 
