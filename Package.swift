@@ -52,6 +52,7 @@ let package = Package(
                 "PlenumCore", "PlenumLua",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -111,6 +112,7 @@ let package = Package(
             name: "PlenumDevicesTests",
             dependencies: [
                 "PlenumDevices", "PlenumCore", "PlenumTestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Fixtures")]
         ),

@@ -431,7 +431,28 @@ static int push_scalars(lua_State *L, plenum_host_result *result) {
     return 1;
 }
 
+/* "file:line: " of the script code that called the host function: the first frame above it
+   that is not one of the hub's own Lua wrappers (chunks named "=hub", "=sandbox"…), so that
+   `port:read(…)` errors name the script's line, not the wrapper's. A C caller (pcall) gives "",
+   as luaL_where does. */
+static void push_caller_where(lua_State *L) {
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        if (!lua_getinfo(L, "Sl", &ar)) break;
+        if (ar.source[0] == '=' && strcmp(ar.source, "=[C]") != 0) continue;
+        if (ar.currentline > 0) {
+            lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+            return;
+        }
+        break;
+    }
+    lua_pushliteral(L, "");
+}
+
 static int plenum_trampoline(lua_State *L) {
+    /* A host call is a check point too: a script that spent its slice in a C function is
+       stopped at its next call into the hub, however few Lua instructions come before it. */
+    plenum_check_interrupt(L, 1);
     plenum_swift_fn fn = (plenum_swift_fn)lua_touserdata(L, lua_upvalueindex(1));
     void *context = lua_touserdata(L, lua_upvalueindex(2));
     plenum_host_result result;
@@ -458,7 +479,7 @@ static int plenum_trampoline(lua_State *L) {
         return luaL_error(L, "not enough memory: this call's result does not fit under the script's memory limit");
     }
     if (status != LUA_OK || is_error) {
-        luaL_where(L, 1);
+        push_caller_where(L);
         lua_insert(L, -2);
         lua_concat(L, 2);
         return lua_error(L);

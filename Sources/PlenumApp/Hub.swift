@@ -97,7 +97,7 @@ public final class Hub: Service, Sendable {
     public func run() async throws {
         let port = try await server.start()
         let config = configuration.withLock { $0 }
-        supervisor.apply(Self.deviceSpecs(config))
+        await supervisor.apply(Self.deviceSpecs(config))
         devicesStarted.set()
         supervisor.watchScripts(every: scriptPollSeconds)
         logger.info("hub started", metadata: ["hub.epoch": "\(store.epoch)", "hub.devices": "\(config.devices.count)"])
@@ -105,22 +105,22 @@ public final class Hub: Service, Sendable {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await _ in hangups { self.reload() }
+                for await _ in hangups { await self.reload() }
             }
             try? await gracefulShutdown()
             group.cancelAll()
         }
         logger.info("shutting down")
         await server.shutdown()
-        supervisor.stopAll()
+        await supervisor.stopAll()
         logger.info("stopped")
     }
 
     /// SIGHUP: re-read hub.yaml and apply its devices; an invalid file is rejected with its
     /// located errors and everything keeps running as it was.
-    public func reload() {
+    public func reload() async {
         guard let configPath else {
-            supervisor.reloadChangedScripts()
+            await supervisor.reloadChangedScripts()
             return
         }
         logger.info("reloading", metadata: ["hub.config": "\(configPath)"])
@@ -139,8 +139,8 @@ public final class Hub: Service, Sendable {
         if next.server != previous.server {
             logger.warning("server settings changed in \(configPath); they take effect at the next restart")
         }
-        supervisor.apply(Self.deviceSpecs(next))
-        supervisor.reloadChangedScripts()
+        await supervisor.apply(Self.deviceSpecs(next))
+        await supervisor.reloadChangedScripts()
     }
 }
 

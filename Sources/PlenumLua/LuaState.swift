@@ -155,8 +155,10 @@ public final class LuaState {
     }
 
     private static func load(_ source: [UInt8], chunkName: String, into state: OpaquePointer) throws(LuaError) {
+        // "=name" is taken literally (the hub's own chunks); anything else is a file name.
+        let name = chunkName.hasPrefix("=") ? chunkName : "@" + chunkName
         let status = source.withUnsafeBytes { bytes in
-            plenum_load(state, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count, "@" + chunkName)
+            plenum_load(state, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count, name)
         }
         if status != LUA_OK {
             throw LuaError(code: status == LUA_ERRMEM ? .memory : .load, message: popMessage(state))

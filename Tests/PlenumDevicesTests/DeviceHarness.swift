@@ -1,13 +1,14 @@
 import Foundation
 import Logging
 import PlenumCore
-import PlenumDevices
 import PlenumTestSupport
+
+@testable import PlenumDevices
 
 let fixturePlugins = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path + "/plugins"
 
 /// A store and supervisor running fixture scripts, with the log recorded.
-final class DeviceHarness {
+final class DeviceHarness: Sendable {
     let store = ChannelStore()
     let log = LogRecorder()
     let supervisor: DeviceSupervisor
@@ -16,7 +17,8 @@ final class DeviceHarness {
         supervisor = DeviceSupervisor(store: store, logger: log.logger())
     }
 
-    deinit { supervisor.stopAll() }
+    /// Tests end with the devices stopped even if an expectation failed midway.
+    deinit { supervisor.stopAllBlocking() }
 
     static func spec(
         _ name: String,
@@ -44,12 +46,13 @@ final class DeviceHarness {
     func version(_ path: String) -> UInt64 { store.latest(try! ChannelPath(path))?.version ?? 0 }
     func status(_ name: String) -> JSONValue? { value("/plenum/devices/\(name)/status") }
 
-    /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-    func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+    /// Polls `condition` until it holds or `timeout` passes; returns whether it held. Sleeps
+    /// without holding a thread of the concurrency pool.
+    func eventually(timeout: Double = 10, _ condition: () -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if condition() { return true }
-            usleep(10_000)
+            try? await Task.sleep(for: .milliseconds(10))
         }
         return condition()
     }
