@@ -90,10 +90,12 @@ public final class DeviceSupervisor: Service, Sendable {
     public func watchScripts(every interval: Double = 1) {
         watcher.withLock { watcher in
             guard watcher == nil else { return }
+            let started = SupervisorWatcher()
             do {
-                watcher = try SupervisorWatcher(interval: interval) { [weak self] checkScripts in
+                try started.start(interval: interval) { [weak self] checkScripts in
                     self?.tick(checkScripts: checkScripts)
                 }
+                watcher = started
             } catch {
                 logger.error("cannot start the device watcher: \(error); script edits are not noticed")
             }

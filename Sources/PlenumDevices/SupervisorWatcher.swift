@@ -7,8 +7,8 @@ final class SupervisorWatcher: Sendable {
     private let signal = DeviceSignal()
     private let exited = Latch()
 
-    /// Starts the thread; `tick(checkScripts)` runs on it.
-    init(interval: Double, tick: @escaping @Sendable (_ checkScripts: Bool) -> Void) throws(SystemError) {
+    /// Starts the thread; `tick(checkScripts)` runs on it until `stop()`.
+    func start(interval: Double, tick: @escaping @Sendable (_ checkScripts: Bool) -> Void) throws(SystemError) {
         let signal = self.signal
         let exited = self.exited
         let period: UInt64 = 100_000_000

@@ -2,6 +2,8 @@ import Foundation
 import PlenumCore
 import Testing
 
+@testable import PlenumDevices
+
 /// Device scripts talking to a pseudo-terminal as if it were a serial sensor.
 @Suite struct SerialPortTests {
     @Test func readsLinesAnswersAndReportsAVanishedPort() async throws {
@@ -139,5 +141,10 @@ import Testing
         #expect(said.last == "hub.serial.open: /dev/null is not a serial port: Inappropriate ioctl for device")
         // The file was never opened for writing: still intact.
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "secret")
+    }
+
+    /// hub.log shows text as is and other bytes as \xNN.
+    @Test func logLinesShowBytesThatAreNotText() {
+        #expect(DeviceContext.escaped([0x61, 0xFF, 0xC3, 0xA9, 0x00, 0x80, 0x7A]) == "a\\xFFé\u{0}\\x80z")
     }
 }
