@@ -91,7 +91,7 @@ import Testing
         await hub.supervisor.apply([Self.sorter(n: 2_500_000)])
         hub.supervisor.watchScripts(every: 60)
         var states: [JSONValue] = []
-        _ = await hub.eventually {
+        _ = await hub.eventually(timeout: 60) {
             states += hub.store.drain(feed).map(\.value)
             return states.contains { $0["state"] == .string("backoff") }
         }

@@ -1,6 +1,8 @@
 import Foundation
 import PlenumCore
 import PlenumDevices
+import PlenumTestSupport
+import Synchronization
 import Testing
 
 /// The scripts in plugins/, run through the real device runtime.
@@ -20,17 +22,20 @@ import Testing
         ])
     }
 
-    /// Samples `path` every 50 ms for `seconds`.
+    /// Samples `path` every 50 ms for `seconds`, on a thread of its own (a busy concurrency pool
+    /// would thin the samples out).
     private func sample(_ hub: DeviceHarness, _ paths: [String], seconds: Double) async -> [[String: Double]] {
-        var rows: [[String: Double]] = []
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            var row: [String: Double] = [:]
-            for path in paths { row[path] = hub.value(path)?.numberValue }
-            if row.count == paths.count { rows.append(row) }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return rows
+        (try? await offPool {
+            var rows: [[String: Double]] = []
+            let end = Date().addingTimeInterval(seconds)
+            while Date() < end {
+                var row: [String: Double] = [:]
+                for path in paths { row[path] = hub.value(path)?.numberValue }
+                if row.count == paths.count { rows.append(row) }
+                usleep(50_000)
+            }
+            return rows
+        }) ?? []
     }
 
     @Test func chillerStaysInPhysicalRangesAndPowerFollowsLoad() async throws {
@@ -146,23 +151,32 @@ import Testing
     @Test func predictorGoesToAlarmAndDoesNotFlapOnNoise() async throws {
         let hub = DeviceHarness()
         let feed = hub.store.makeFeed(filter: try ChannelPattern("/t/pred/alarm"))
+        // Drained on a thread of its own, started before the devices and often enough that no
+        // state is conflated away.
+        let states = Mutex<[String]>([])
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let end = Date().addingTimeInterval(6)
+            while Date() < end {
+                for change in hub.store.drain(feed) {
+                    guard let s = change.value.stringValue else { continue }
+                    states.withLock { if s != $0.last { $0.append(s) } }
+                }
+                usleep(5_000)
+            }
+            done.signal()
+        }
         await predictor(
             hub,
             ramp: ["start": .integer(10), "rate": .integer(0), "noise": .double(0.15)],
             params: ["threshold": .integer(10), "window_s": .integer(3)]
         )
-        var states: [String] = []
-        let end = Date().addingTimeInterval(5)
-        while Date() < end {
-            for change in hub.store.drain(feed) {
-                if let s = change.value.stringValue, s != states.last { states.append(s) }
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await offPool { done.wait() }
+        let seen = states.withLock { $0 }
         // Noise around the threshold may escalate (ok → predicted → alarm) but never goes back
         // and forth: no state is entered twice.
-        #expect(Set(states).count == states.count, "\(states)")
-        #expect(states.first == "ok")
+        #expect(Set(seen).count == seen.count, "\(seen)")
+        #expect(seen.first == "ok")
     }
 
     @Test func predictorBelowDirectionClearsWithHysteresis() async throws {
