@@ -6,6 +6,9 @@ import FoundationEssentials
 /// Not thread-safe and deliberately not `Sendable`: a state is created, used and destroyed by
 /// one thread (a device's). The only cross-thread operations go through `stopHandle`.
 ///
+/// Once the CPU guard has fired or a stop was requested, the state stays interrupted: every
+/// later check raises again, so callers discard it (a device starts the next run in a fresh one).
+///
 /// Scripts run in a coroutine (`plenum_run`), so an error of any kind — including a refused
 /// allocation, which Lua raises without calling a message handler — is reported with
 /// `file:line:` and the traceback of where it happened. Nothing here raises a Lua error across
