@@ -121,7 +121,8 @@ let package = Package(
         .testTarget(
             name: "PlenumDevicesTests",
             dependencies: [
-                "PlenumDevices", "PlenumCore", "PlenumTestSupport", .product(name: "Logging", package: "swift-log"),
+                "PlenumDevices", "PlenumCore", "PlenumModbus", "PlenumTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Fixtures")]
         ),

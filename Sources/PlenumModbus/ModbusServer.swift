@@ -52,6 +52,7 @@ public final class ModbusServer: Sendable {
     private let wake: ModbusInterrupter
     private let exited = Mutex<Bool>(false)
     private let requestCount = Atomic<Int>(0)
+    private let connectionCount = Atomic<Int>(0)
 
     /// The libmodbus table; only touched with `mapping`'s lock held (or after the thread ended).
     private struct Mapping: @unchecked Sendable {
@@ -140,6 +141,9 @@ public final class ModbusServer: Sendable {
         wake.interrupt()
         for _ in 0..<500 where !exited.withLock({ $0 }) { usleep(2_000) }
     }
+
+    /// Clients connected now.
+    public var connections: Int { connectionCount.load(ordering: .relaxed) }
 
     /// Requests answered so far.
     public var requestsServed: Int { requestCount.load(ordering: .relaxed) }
@@ -250,6 +254,7 @@ public final class ModbusServer: Sendable {
                         var one: Int32 = 1
                         setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
                         loop.clients.append(client)
+                        connectionCount.store(loop.clients.count, ordering: .relaxed)
                     }
                 }
             }
@@ -260,6 +265,7 @@ public final class ModbusServer: Sendable {
             if !closed.isEmpty {
                 for fd in closed { Glibc.close(fd) }
                 loop.clients.removeAll { closed.contains($0) }
+                connectionCount.store(loop.clients.count, ordering: .relaxed)
             }
         }
     }

@@ -142,27 +142,3 @@ import Testing
         #expect(!client.isConnected)
     }
 }
-
-/// A TCP listener that accepts connections (in the kernel's backlog) and never answers.
-final class SilentListener {
-    let fd: Int32
-    let port: Int
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, size) == 0 && listen(fd, 8) == 0 && getsockname(fd, pointer, &size) == 0
-            }
-        }
-        guard ok else { throw ModbusPeer.Failure(description: "silent listener: errno \(errno)") }
-        port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    deinit { close(fd) }
-}
