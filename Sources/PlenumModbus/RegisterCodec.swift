@@ -66,11 +66,29 @@ public enum RegisterCodec {
         case .i32: raw = .integer(Int64(Int32(truncatingIfNeeded: bits)))
         case .i64: raw = .integer(Int64(bitPattern: bits))
         case .u64: raw = bits <= UInt64(Int64.max) ? .integer(Int64(bits)) : .double(Double(bits))
-        case .f32: raw = .double(Double(Float(bitPattern: UInt32(truncatingIfNeeded: bits))))
+        case .f32: raw = .double(shortestDouble(Float(bitPattern: UInt32(truncatingIfNeeded: bits))))
         case .f64: raw = .double(Double(bitPattern: bits))
         }
         if format.isIdentity { return raw }
-        return .double(raw.doubleValue * format.scale + format.offset)
+        return .double(scaled(raw.doubleValue, format.scale) + format.offset)
+    }
+
+    /// An f32 as the double a person would write for it: the shortest decimal that reads back as
+    /// the same float (`6.53`, not `6.5300002098083496`). An f32 holds about 7 digits; the
+    /// others would be noise in every published value.
+    static func shortestDouble(_ value: Float) -> Double {
+        guard value.isFinite else { return Double(value) }
+        return Double(value.description) ?? Double(value)
+    }
+
+    /// `raw × scale`, dividing by the inverse when the scale is 1/n (0.1, 0.01): `453 / 10` is
+    /// the double nearest 45.3, while `453 × 0.1` is 45.300000000000004.
+    static func scaled(_ raw: Double, _ scale: Double) -> Double {
+        let inverse = 1 / scale
+        if abs(scale) < 1, inverse.rounded() == inverse || abs(inverse - inverse.rounded()) < 1e-9 * abs(inverse) {
+            return raw / inverse.rounded()
+        }
+        return raw * scale
     }
 
     /// The registers' bytes, most significant first, as one number.

@@ -29,6 +29,8 @@ import Testing
             let decoded = try RegisterCodec.decode(holding, as: format(vector))
             switch (decoded, vector.value) {
             case (.integer(let got), .integer(let want)): #expect(got == want, "\(vector.type) \(vector.order)")
+            case (let got, let want) where vector.type == "f32":
+                #expect(Float(got.doubleValue) == want.numberValue.map { Float($0) }, "\(vector.order)")
             case (let got, let want):
                 #expect(got.doubleValue == want.numberValue, "\(vector.type) \(vector.order)")
             }

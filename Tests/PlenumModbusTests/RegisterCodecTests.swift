@@ -16,7 +16,7 @@ import Testing
     static let vectors: [Vector] = [
         Vector(
             type: .f32,
-            value: .double(Double(Float(42.4242))),
+            value: .double(42.4242),
             registers: [
                 .abcd: [0x4229, 0xB261], .cdab: [0xB261, 0x4229], .badc: [0x2942, 0x61B2], .dcba: [0x61B2, 0x2942],
             ]
@@ -84,6 +84,15 @@ import Testing
     /// libmodbus 3.1.6's `modbus_set_float_abcd(42.4242)` gives `2942 61b2`; ours must not.
     @Test func floatsAreNotByteSwappedLikeLibmodbusSetters() throws {
         #expect(try RegisterCodec.encode(.double(42.4242), as: RegisterFormat(.f32)) == [0x4229, 0xB261])
+    }
+
+    @Test func f32DecodesToItsShortestDecimalAndScalesDivideCleanly() throws {
+        // 6.53 as an f32 is 6.5300002098083496 as a double; clients should see 6.53.
+        let words = try RegisterCodec.encode(.double(6.53), as: RegisterFormat(.f32))
+        #expect(try RegisterCodec.decode(words, as: RegisterFormat(.f32)) == .double(6.53))
+        #expect(try RegisterCodec.decode([453], as: RegisterFormat(.u16, scale: 0.1)) == .double(45.3))
+        #expect(try RegisterCodec.decode([453], as: RegisterFormat(.u16, scale: 0.01)) == .double(4.53))
+        #expect(try RegisterCodec.decode([453], as: RegisterFormat(.u16, scale: 2.5)) == .double(1_132.5))
     }
 
     @Test func scaleAndOffsetApplyBothWays() throws {
