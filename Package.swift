@@ -136,7 +136,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PlenumIntegrationTests",
-            dependencies: ["plenum", "PlenumApp", "PlenumCore", "PlenumTestSupport"],
+            dependencies: ["plenum", "PlenumApp", "PlenumCore", "PlenumModbus", "PlenumTestSupport"],
             resources: [.copy("Fixtures")]
         ),
     ]
