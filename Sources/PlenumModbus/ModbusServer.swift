@@ -16,6 +16,9 @@ import Synchronization
 /// - Requests for another unit id than `unit` (255, "no unit", is accepted too) get the
 ///   exception `gateway target device failed to respond`.
 ///
+/// The server thread holds the server until `stop()`: its owner must call `stop()` (the device
+/// runtime does when the script ends).
+///
 /// `Sendable`: the table is behind a `Mutex`; the libmodbus context and the sockets belong to
 /// the server thread alone; `stop()` only writes to an eventfd the thread polls.
 public final class ModbusServer: Sendable {
@@ -124,10 +127,18 @@ public final class ModbusServer: Sendable {
             throw error
         }
         let loop = ServerLoop(context: context, listener: listener)
-        startServerThread(name: "modbus :\(port)") { [self] in
+        let started = startServerThread(name: "modbus :\(port)") { [self] in
             serve(loop)
             loop.finish()
             exited.withLock { $0 = true }
+        }
+        guard started == 0 else {
+            loop.finish()
+            exited.withLock { $0 = true }
+            throw ModbusError(
+                .connection,
+                "cannot start the server thread: \(SystemError("pthread_create", code: started))"
+            )
         }
     }
 
@@ -287,8 +298,9 @@ public final class ModbusServer: Sendable {
     }
 }
 
-/// Starts `body` on a detached thread named `name` (the first 15 bytes).
-private func startServerThread(name: String, _ body: @escaping @Sendable () -> Void) {
+/// Starts `body` on a detached thread named `name` (the first 15 bytes); 0, or the error
+/// `pthread_create` returned.
+private func startServerThread(name: String, _ body: @escaping @Sendable () -> Void) -> Int32 {
     final class Start {
         let name: String
         let body: @Sendable () -> Void
@@ -320,5 +332,6 @@ private func startServerThread(name: String, _ body: @escaping @Sendable () -> V
         },
         start
     )
-    precondition(result == 0, "pthread_create failed: \(String(cString: strerror(result)))")
+    if result != 0 { Unmanaged<AnyObject>.fromOpaque(start).release() }
+    return result
 }
