@@ -35,7 +35,16 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        .systemLibrary(
+            name: "CModbus",
+            pkgConfig: "libmodbus",
+            providers: [.apt(["libmodbus-dev"])]
+        ),
         .target(name: "PlenumCore"),
+        .target(
+            name: "PlenumModbus",
+            dependencies: ["PlenumCore", "CModbus"]
+        ),
         .target(
             name: "PlenumConfig",
             dependencies: ["PlenumCore", "CYAML"]
@@ -47,7 +56,7 @@ let package = Package(
         .target(
             name: "PlenumDevices",
             dependencies: [
-                "PlenumCore", "PlenumLua",
+                "PlenumCore", "PlenumLua", "PlenumModbus",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
@@ -99,6 +108,10 @@ let package = Package(
             path: "Tests/PlenumTestSupport"
         ),
         .testTarget(name: "PlenumCoreTests", dependencies: ["PlenumCore"]),
+        .testTarget(
+            name: "PlenumModbusTests",
+            dependencies: ["PlenumModbus", "PlenumCore", "PlenumTestSupport"]
+        ),
         .testTarget(name: "PlenumLuaTests", dependencies: ["PlenumLua"], exclude: ["lib"]),
         .testTarget(
             name: "PlenumConfigTests",
@@ -108,7 +121,8 @@ let package = Package(
         .testTarget(
             name: "PlenumDevicesTests",
             dependencies: [
-                "PlenumDevices", "PlenumCore", "PlenumTestSupport", .product(name: "Logging", package: "swift-log"),
+                "PlenumDevices", "PlenumCore", "PlenumModbus", "PlenumTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Fixtures")]
         ),
@@ -122,7 +136,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PlenumIntegrationTests",
-            dependencies: ["plenum", "PlenumApp", "PlenumCore", "PlenumTestSupport"],
+            dependencies: ["plenum", "PlenumApp", "PlenumCore", "PlenumModbus", "PlenumTestSupport"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -227,6 +227,9 @@ struct ConfigDecoder {
                 report(.wrongType, n, "\(path).params", "expected a mapping of parameters, found \(n.typeName)")
             }
         }
+        if let script, ModbusDeviceParams.applies(toScript: script) {
+            decodeModbusDevice(map["params"], device: node, "\(path).params")
+        }
         var limits = DeviceLimits()
         if let n = map["limits"] { limits = decodeLimits(n, "\(path).limits") }
         guard complete, let name, let script, let scriptPath, let prefix, let nameNode = map["name"],
