@@ -3,33 +3,36 @@ import PlenumCore
 
 /// One WebSocket client as its event loop's scheduler sees it. Loop-confined: created,
 /// read and changed only on the connection's event loop.
-final class PushConnection {
+final class PushConnection: IndexedSubscriber {
     let id: Int
     /// The context of the raw write tap at the head of the pipeline: writes through it skip
     /// NIO's frame encoder, so pre-built frame bytes go straight to the socket.
     let output: ChannelHandlerContext
     var subscriptions: SubscriptionSet
-    /// For every channel this connection receives: the last version sent (0 = none yet).
-    var lastSent: [Int: UInt64] = [:]
+    /// Channel id → this connection's entry in the scheduler's `SubscriberIndex` (which owns it).
+    var slots: [Int: Int] = [:]
     /// Mirrors `Channel.isWritable`; while false, updates are owed instead of written.
     var writable = true
-    /// Channels whose newest version is owed because the connection was not writable, with the
-    /// size of the frame that was skipped (the estimate of what catching up will cost).
-    var owed: [Int: Int] = [:]
+    /// The sum of the index entries' `owed` bytes: updates skipped while not writable.
     var owedBytes = 0
     /// Frames collected for this connection during the current tick.
     var batch: ByteBuffer?
     var isClosing = false
+    /// Whether anything arrived since the scheduler's previous keep-alive sweep.
+    var heardFrom = true
+    /// Whether the previous sweep pinged this connection (and nothing has arrived since).
+    var pinged = false
 
-    init(id: Int, output: ChannelHandlerContext, maxSubscriptions: Int) {
+    init(id: Int, output: ChannelHandlerContext, subscriptions: SubscriptionSet) {
         self.id = id
         self.output = output
-        self.subscriptions = SubscriptionSet(limit: maxSubscriptions)
+        self.subscriptions = subscriptions
     }
 
     var channel: Channel { output.channel }
 
-    /// Writes one frame (or several joined) and flushes: one syscall.
+    /// The one write path of every byte sent to a client: one frame (or several joined), then a
+    /// flush — one syscall. Callers have checked the slow-consumer cap (`PushScheduler.mayQueue`).
     func send(_ buffer: ByteBuffer) {
         output.writeAndFlush(NIOAny(buffer), promise: nil)
     }

@@ -277,10 +277,11 @@ def violations(port, max_message):
     return results
 
 
-def handshake(port, path, headers):
-    """A raw HTTP request to a /ws path; returns the status and body."""
+def handshake(port, path, headers, method="GET"):
+    """A raw HTTP request to a /ws path; returns the status, the body and the headers the
+    WebSocket rules care about."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(f"{h}\r\n" for h in headers) + "\r\n"
+    request = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(f"{h}\r\n" for h in headers) + "\r\n"
     sock.sendall(request.encode())
     data = b""
     while b"\r\n\r\n" not in data:
@@ -290,14 +291,21 @@ def handshake(port, path, headers):
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     length = 0
+    extra = {}
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length":
             length = int(value)
-    while len(body) < length:
+        if name.strip().lower() in (b"sec-websocket-version", b"allow"):
+            extra[name.strip().decode()] = value.strip().decode()
+    status = int(head.split(b" ")[1])
+    while status != 101 and len(body) < length:
         body += sock.recv(4096)
     sock.close()
-    return {"status": int(head.split(b" ")[1]), "body": json.loads(body) if body else None}
+    result = {"status": status, "body": json.loads(body) if body and status != 101 else None}
+    if extra:
+        result["headers"] = extra
+    return result
 
 
 def handshakes(port):
@@ -308,6 +316,10 @@ def handshakes(port):
         "no_key": handshake(port, "/ws/a", upgrade),
         "bad_version": handshake(port, "/ws/a", ["Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 8", key]),
         "bad_pattern": handshake(port, "/ws/a/**/b", upgrade + [key]),
+        "post": handshake(port, "/ws/a", upgrade + [key], method="POST"),
+        "short_key": handshake(port, "/ws/a", upgrade + ["Sec-WebSocket-Key: c2hvcnQ="]),
+        "not_base64_key": handshake(port, "/ws/a", upgrade + ["Sec-WebSocket-Key: !!!!!!!!!!!!!!!!!!!!!!=="]),
+        "good": handshake(port, "/ws/a", upgrade + [key]),
     }
 
 

@@ -102,17 +102,17 @@ import Testing
     }
 
     @Test func urlTargets() throws {
-        #expect(PushServer.target(uri: "/ws") == .none)
-        #expect(PushServer.target(uri: "/ws/") == .none)
-        #expect(PushServer.target(uri: "/ws/plant/**") == .pattern(try ChannelPattern("/plant/**")))
+        #expect(WebSocketTarget(uri: "/ws") == .none)
+        #expect(WebSocketTarget(uri: "/ws/") == .none)
+        #expect(WebSocketTarget(uri: "/ws/plant/**") == .pattern(try ChannelPattern("/plant/**")))
         #expect(
-            PushServer.target(uri: "/ws/a%20b")
+            WebSocketTarget(uri: "/ws/a%20b")
                 == .invalid(
                     "'/a b' is not a valid channel path or pattern: the path contains a forbidden character U+20 (whitespace, control characters and '*' are not allowed)"
                 )
         )
-        #expect(PushServer.target(uri: "/ws/caf%C3%A9?x=1") == .pattern(try ChannelPattern("/café")))
-        #expect(PushServer.target(uri: "/ws/%zz") == .invalid("'/%zz' has an invalid %-escape"))
+        #expect(WebSocketTarget(uri: "/ws/caf%C3%A9?x=1") == .pattern(try ChannelPattern("/café")))
+        #expect(WebSocketTarget(uri: "/ws/%zz") == .invalid("'/%zz' has an invalid %-escape"))
     }
 
     @Test func framesUseTheShortestLengthEncoding() {

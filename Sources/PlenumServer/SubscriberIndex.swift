@@ -1,0 +1,100 @@
+import PlenumCore
+
+/// What `SubscriberIndex` needs from a subscriber: where it sits in each channel's list.
+protocol IndexedSubscriber: AnyObject {
+    var id: Int { get }
+    /// Channel id → position of this subscriber's entry in that channel's list. Owned by the
+    /// index: read it, never write it.
+    var slots: [Int: Int] { get set }
+}
+
+/// One event loop's index from channel to subscribers, and from pattern to the connections
+/// holding it. Pure data, loop-confined, unit-tested without sockets.
+///
+/// Channel ids are dense (the store hands them out from 0), so a channel's subscribers are found
+/// by array position, not hashing; each entry carries the subscriber's push state for that
+/// channel (last version sent, bytes owed), so the tick reads and updates it in place. Removal is
+/// O(1) (swap with the last entry, whose subscriber's slot is updated), and a channel or pattern
+/// left with no subscriber gives its storage back.
+struct SubscriberIndex<Subscriber: IndexedSubscriber> {
+    struct Entry {
+        let subscriber: Subscriber
+        /// The last version sent on this channel (0 = none yet).
+        var lastSent: UInt64 = 0
+        /// The size of the newest frame skipped while the subscriber was not writable (0 = none
+        /// owed): what catching up will cost.
+        var owed: Int = 0
+    }
+
+    private(set) var channels: [[Entry]] = []
+    /// Pattern → subscribers holding it, by subscriber id.
+    private(set) var holders: [ChannelPattern: [Int: Subscriber]] = [:]
+
+    // MARK: - Channels
+
+    /// Adds `subscriber` to `channel`'s list; false when it is already there.
+    @discardableResult
+    mutating func attach(_ subscriber: Subscriber, to channel: Int) -> Bool {
+        guard subscriber.slots[channel] == nil else { return false }
+        if channel >= channels.count {
+            channels.append(contentsOf: repeatElement([], count: channel + 1 - channels.count))
+        }
+        subscriber.slots[channel] = channels[channel].count
+        channels[channel].append(Entry(subscriber: subscriber))
+        return true
+    }
+
+    /// Removes `subscriber` from `channel`'s list; returns its entry (nil when it was not there).
+    @discardableResult
+    mutating func detach(_ subscriber: Subscriber, from channel: Int) -> Entry? {
+        guard let slot = subscriber.slots.removeValue(forKey: channel) else { return nil }
+        let last = channels[channel].removeLast()
+        guard slot < channels[channel].count else {
+            if channels[channel].isEmpty { channels[channel] = [] }
+            return last
+        }
+        let removed = channels[channel][slot]
+        channels[channel][slot] = last
+        last.subscriber.slots[channel] = slot
+        return removed
+    }
+
+    /// Removes `subscriber` from every channel and pattern.
+    mutating func remove(_ subscriber: Subscriber, patterns: some Sequence<ChannelPattern>) {
+        for channel in Array(subscriber.slots.keys) { detach(subscriber, from: channel) }
+        for pattern in patterns { release(pattern, by: subscriber) }
+    }
+
+    /// The entry of `subscriber` on `channel`, if it receives it.
+    func entry(of subscriber: Subscriber, on channel: Int) -> Entry? {
+        subscriber.slots[channel].map { channels[channel][$0] }
+    }
+
+    /// Changes the entry of `subscriber` on `channel`; nothing when it does not receive it.
+    mutating func update(_ subscriber: Subscriber, on channel: Int, _ change: (inout Entry) -> Void) {
+        guard let slot = subscriber.slots[channel] else { return }
+        change(&channels[channel][slot])
+    }
+
+    /// Calls `body` with each entry of `channel`, which it may change in place (the tick's
+    /// fan-out). `body` must not change the index.
+    mutating func forEachEntry(on channel: Int, _ body: (inout Entry) -> Void) {
+        guard channel < channels.count else { return }
+        for slot in channels[channel].indices { body(&channels[channel][slot]) }
+    }
+
+    /// Number of subscribers of `channel`.
+    func count(of channel: Int) -> Int { channel < channels.count ? channels[channel].count : 0 }
+
+    // MARK: - Patterns
+
+    mutating func hold(_ pattern: ChannelPattern, by subscriber: Subscriber) {
+        holders[pattern, default: [:]][subscriber.id] = subscriber
+    }
+
+    mutating func release(_ pattern: ChannelPattern, by subscriber: Subscriber) {
+        guard var held = holders[pattern] else { return }
+        held[subscriber.id] = nil
+        holders[pattern] = held.isEmpty ? nil : held
+    }
+}
