@@ -88,13 +88,9 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // Failed upgrades are reported here before the request is handed to us as plain
         // HTTP; `route` answers them. Anything else ends the connection.
+        // Malformed requests have been answered 400 by NIO's `HTTPServerProtocolErrorHandler`
+        // (a second answer here would be a response without a request).
         if error is NIOWebSocketUpgradeError { return }
-        if let error = error as? HTTPParserError {
-            var response = HTTPResponse(.badRequest, error: "malformed HTTP request (\(error))")
-            response.closes = true
-            respond(context: context, head: nil, response)
-            return
-        }
         context.close(promise: nil)
     }
 
@@ -110,19 +106,18 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         respond(context: context, head: head, routes.route(head))
     }
 
-    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead?, _ response: HTTPResponse) {
+    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: HTTPResponse) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: "\(response.body.count)")
         for (name, value) in response.headers { headers.add(name: name, value: value) }
-        let keepAlive = !response.closes && (head?.isKeepAlive ?? false)
+        let keepAlive = !response.closes && head.isKeepAlive
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        let version = head?.version ?? .http1_1
         context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))),
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
             promise: nil
         )
-        if head?.method != .HEAD {
+        if head.method != .HEAD {
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
         }
         if keepAlive {

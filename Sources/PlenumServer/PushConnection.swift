@@ -47,17 +47,27 @@ final class PushConnection: IndexedSubscriber {
         close(code: code.rawValue, reason: reason, allocator: allocator)
     }
 
-    /// Sends a close frame with `code` (nil: an empty close, echoing a client's) and closes once
-    /// it is written — or after `closeTimeout` when the client reads nothing (a slow consumer's
-    /// close frame waits behind everything still unsent).
+    /// Sends a close frame with `code` (nil: an empty close, echoing a client's) and ends the
+    /// connection once it is written — or after `closeTimeout` when the client reads nothing (a
+    /// slow consumer's close frame waits behind everything still unsent).
+    ///
+    /// Nothing the client sends meanwhile is read (TCP holds it off). Once the frame is out, the
+    /// hub's side is shut (FIN after the data) and what the client still sends is read and
+    /// dropped until it closes too: closing a socket with unread input would reset it, and the
+    /// client would lose the frames — the close frame among them — still on their way.
     func close(code: UInt16?, reason: String, allocator: ByteBufferAllocator) {
         guard !isClosing else { return }
         isClosing = true
-        let frame = ServerFrame.close(code, reason: reason, allocator: allocator)
-        let promise = output.eventLoop.makePromise(of: Void.self)
-        output.writeAndFlush(NIOAny(frame), promise: promise)
         let channel = self.channel
-        promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+        let frame = ServerFrame.close(code, reason: reason, allocator: allocator)
+        let written = output.eventLoop.makePromise(of: Void.self)
+        output.writeAndFlush(NIOAny(frame), promise: written)
+        written.futureResult.whenComplete { result in
+            guard case .success = result else { return channel.close(promise: nil) }
+            channel.close(mode: .output, promise: nil)
+            try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+        }
         output.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
     }
 

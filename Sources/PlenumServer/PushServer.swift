@@ -135,11 +135,8 @@ public final class PushServer: Service, Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let reporter = AcceptErrorReporter(logger: logger, metrics: metrics)
                     try channel.pipeline.syncOperations.addHandler(
-                        AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { error in
-                            reporter.backoff(after: error)
-                        }
+                        AcceptBackoff(pause: Self.acceptBackoff, logger: logger, metrics: metrics)
                     )
                 }
             }

@@ -74,7 +74,11 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        guard !connection.isClosing else { return }
+        guard !connection.isClosing else {
+            // The client answered our close: the closing handshake is complete.
+            if frame.opcode == .connectionClose { context.close(promise: nil) }
+            return
+        }
         connection.heardFrom = true
         guard frame.maskKey != nil else { return fail(.protocolError, "client frames must be masked") }
         guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
