@@ -10,7 +10,8 @@ import PlenumCore
 /// Bounded per connection: one response at a time is queued beyond what the socket takes (a
 /// client that pipelines requests without reading the answers is not read from until it
 /// does); a request must arrive complete within `headerTimeout` of the connection opening, or
-/// within `idleTimeout` of the previous response, or the connection is closed.
+/// within `idleTimeout` of the previous response, and a client must take a held-back answer
+/// within `idleTimeout`, or the connection is closed.
 final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -71,6 +72,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             // owed).
             guard context.channel.isWritable else {
                 deferred = head
+                // A client that never reads does not hold its slot forever either.
+                arm(idleTimeout, kind: "idle", context: context)
                 return
             }
             answer(head, context: context)

@@ -41,8 +41,11 @@ extension PushScheduler {
     private func unindexPatterns(_ patterns: [ChannelPattern], for connection: PushConnection) {
         metrics.subscriptions.decrement(by: Double(patterns.count))
         for pattern in patterns { index.release(pattern, by: connection) }
+        // Only channels a removed pattern matched can have lost their last matching pattern.
         for channel in Array(connection.slots.keys) {
-            guard let path = store.latest(id: channel)?.path, !connection.subscriptions.matches(path) else { continue }
+            guard let path = store.latest(id: channel)?.path, patterns.contains(where: { $0.matches(path) }),
+                !connection.subscriptions.matches(path)
+            else { continue }
             if let entry = index.detach(connection, from: channel) { connection.owedBytes -= entry.owed }
         }
     }
