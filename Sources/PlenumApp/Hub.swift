@@ -20,8 +20,9 @@ public final class Hub: Service, Sendable {
     private let scriptPollSeconds: Double
     private let onListening: @Sendable (Int) -> Void
     private let devicesStarted = StartedFlag()
-    /// The server's bound port, once it listens.
+    /// The server's bound port, once it listens (finished without one if it cannot).
     private let ports: AsyncStream<Int>
+    private let listening: AsyncStream<Int>.Continuation
 
     /// - Parameters:
     ///   - configPath: the file SIGHUP re-reads (nil: SIGHUP only reloads changed scripts).
@@ -56,6 +57,7 @@ public final class Hub: Service, Sendable {
         ]
         let (ports, listening) = AsyncStream.makeStream(of: Int.self)
         self.ports = ports
+        self.listening = listening
         server = PushServer(
             configuration: serverConfiguration,
             store: store,
@@ -110,9 +112,12 @@ public final class Hub: Service, Sendable {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         // The server runs until graceful shutdown (clients get 1001); the devices stop after it.
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.server.run() }
-            var listening = ports.makeAsyncIterator()
-            guard let port = await listening.next() else {
+            group.addTask {
+                defer { self.listening.finish() }
+                try await self.server.run()
+            }
+            var bound = ports.makeAsyncIterator()
+            guard let port = await bound.next() else {
                 try await group.next()  // the server failed to start: its error
                 return
             }
