@@ -206,7 +206,7 @@ final class PushScheduler {
         known[id] = true
         var matching: [PushConnection] = []
         for (pattern, holders) in index.holders where pattern.matches(version.path) {
-            matching.append(contentsOf: holders.values)
+            matching.append(contentsOf: holders.subscribers)
         }
         for connection in matching { index.attach(connection, to: id) }
     }

@@ -26,9 +26,23 @@ struct SubscriberIndex<Subscriber: IndexedSubscriber> {
         var owed: Int = 0
     }
 
+    /// The subscribers holding one pattern. Most patterns are held by one connection, which then
+    /// costs no dictionary of its own.
+    enum Holders {
+        case one(Subscriber)
+        case many([Int: Subscriber])
+
+        var subscribers: [Subscriber] {
+            switch self {
+            case .one(let subscriber): [subscriber]
+            case .many(let all): Array(all.values)
+            }
+        }
+    }
+
     private(set) var channels: [[Entry]] = []
-    /// Pattern → subscribers holding it, by subscriber id.
-    private(set) var holders: [ChannelPattern: [Int: Subscriber]] = [:]
+    /// Pattern → subscribers holding it.
+    private(set) var holders: [ChannelPattern: Holders] = [:]
 
     // MARK: - Channels
 
@@ -89,12 +103,29 @@ struct SubscriberIndex<Subscriber: IndexedSubscriber> {
     // MARK: - Patterns
 
     mutating func hold(_ pattern: ChannelPattern, by subscriber: Subscriber) {
-        holders[pattern, default: [:]][subscriber.id] = subscriber
+        switch holders[pattern] {
+        case nil:
+            holders[pattern] = .one(subscriber)
+        case .one(let other):
+            guard other !== subscriber else { return }
+            holders[pattern] = .many([other.id: other, subscriber.id: subscriber])
+        case .many(var all):
+            holders[pattern] = nil  // keeps `all` uniquely referenced
+            all[subscriber.id] = subscriber
+            holders[pattern] = .many(all)
+        }
     }
 
     mutating func release(_ pattern: ChannelPattern, by subscriber: Subscriber) {
-        guard var held = holders[pattern] else { return }
-        held[subscriber.id] = nil
-        holders[pattern] = held.isEmpty ? nil : held
+        switch holders[pattern] {
+        case nil:
+            return
+        case .one(let holder):
+            if holder === subscriber { holders[pattern] = nil }
+        case .many(var all):
+            holders[pattern] = nil
+            all[subscriber.id] = nil
+            holders[pattern] = all.count == 1 ? .one(all.first!.value) : .many(all)
+        }
     }
 }

@@ -76,10 +76,32 @@ import Testing
         index.remove(a, patterns: [pattern])
         #expect(a.slots.isEmpty)
         #expect((0..<10).map { index.count(of: $0) } == [1, 0, 1, 0, 1, 0, 1, 0, 1, 0])
-        #expect(index.holders[pattern].map { Array($0.keys) } == [2])
+        #expect(index.holders[pattern]?.subscribers.map(\.id) == [2])
         index.remove(b, patterns: [pattern])
         #expect(index.holders.isEmpty)
         #expect(consistent(index, [a, b]))
+    }
+
+    @Test func aPatternHeldByOneThenManyThenOne() throws {
+        var index = SubscriberIndex<Subscriber>()
+        let pattern = try ChannelPattern("/p/*")
+        let (a, b, c) = (Subscriber(1), Subscriber(2), Subscriber(3))
+        index.hold(pattern, by: a)
+        index.hold(pattern, by: a)
+        #expect(index.holders[pattern]?.subscribers.map(\.id) == [1])
+        index.hold(pattern, by: b)
+        index.hold(pattern, by: c)
+        #expect(index.holders[pattern]?.subscribers.map(\.id).sorted() == [1, 2, 3])
+        index.release(pattern, by: a)
+        index.release(pattern, by: c)
+        guard case .one(let last)? = index.holders[pattern] else {
+            Issue.record("not back to one holder")
+            return
+        }
+        #expect(last === b)
+        index.release(pattern, by: a)
+        index.release(pattern, by: b)
+        #expect(index.holders.isEmpty)
     }
 
     @Test func forEachEntryChangesEntriesInPlace() {
