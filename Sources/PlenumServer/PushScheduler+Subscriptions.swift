@@ -29,13 +29,31 @@ extension PushScheduler {
 
     private func indexPatterns(_ patterns: [ChannelPattern], for connection: PushConnection) {
         metrics.subscriptions.increment(by: Double(patterns.count))
-        let channels = store.all()
+        for pattern in patterns { index.hold(pattern, by: connection) }
+        for version in versions(matching: patterns) { index.attach(connection, to: version.channelID) }
+    }
+
+    /// The newest version of every channel matching any of `patterns`, once each, sorted by
+    /// path: exact paths by lookup, patterns with wildcards in one pass over the store — so a
+    /// dashboard subscribing to 1,000 exact paths costs 1,000 lookups, not 1,000 × channels.
+    func versions(matching patterns: [ChannelPattern]) -> [ChannelVersion] {
+        var exact: [ChannelVersion] = []
+        var wildcards: [ChannelPattern] = []
         for pattern in patterns {
-            index.hold(pattern, by: connection)
-            for version in channels where pattern.matches(version.path) {
-                index.attach(connection, to: version.channelID)
+            if pattern.isExact {
+                if let path = try? ChannelPath(pattern.string), let version = store.latest(path) {
+                    exact.append(version)
+                }
+            } else {
+                wildcards.append(pattern)
             }
         }
+        let matched = wildcards.isEmpty ? [] : store.snapshot(matching: wildcards)
+        if exact.isEmpty { return matched }
+        var seen = Set(matched.map(\.channelID))
+        var all = matched
+        for version in exact where seen.insert(version.channelID).inserted { all.append(version) }
+        return all.sorted { $0.path < $1.path }
     }
 
     private func unindexPatterns(_ patterns: [ChannelPattern], for connection: PushConnection) {
@@ -66,7 +84,7 @@ extension PushScheduler {
     }
 
     private func sendSnapshot(_ patterns: [ChannelPattern], id: JSONValue?, to connection: PushConnection) {
-        let versions = store.snapshot(matching: patterns)
+        let versions = versions(matching: patterns)
         for version in versions { markSent(version, to: connection) }
         queue(ServerFrame.text(ServerMessage.snapshot(versions, id: id), allocator: allocator), to: connection)
     }
@@ -80,7 +98,7 @@ extension PushScheduler {
         from position: ResumePosition,
         for connection: PushConnection
     ) {
-        let current = store.snapshot(matching: patterns)
+        let current = versions(matching: patterns)
         var missed: [ChannelVersion] = []
         var recovered = position.epoch == store.epoch
         if recovered {

@@ -204,10 +204,6 @@ final class PushScheduler {
         let id = version.channelID
         if id >= known.count { known.append(contentsOf: repeatElement(false, count: id + 1 - known.count)) }
         known[id] = true
-        var matching: [PushConnection] = []
-        for (pattern, holders) in index.holders where pattern.matches(version.path) {
-            matching.append(contentsOf: holders.subscribers)
-        }
-        for connection in matching { index.attach(connection, to: id) }
+        for connection in index.subscribers(matching: version.path) { index.attach(connection, to: id) }
     }
 }

@@ -41,8 +41,11 @@ struct SubscriberIndex<Subscriber: IndexedSubscriber> {
     }
 
     private(set) var channels: [[Entry]] = []
-    /// Pattern → subscribers holding it.
-    private(set) var holders: [ChannelPattern: Holders] = [:]
+    /// Exact paths (patterns without wildcards) → subscribers holding them: a channel that
+    /// appears finds these by one lookup, however many are held.
+    private var exact: [String: Holders] = [:]
+    /// Patterns with wildcards → subscribers holding them: matched one by one.
+    private var wildcards: [ChannelPattern: Holders] = [:]
 
     // MARK: - Channels
 
@@ -103,29 +106,63 @@ struct SubscriberIndex<Subscriber: IndexedSubscriber> {
     // MARK: - Patterns
 
     mutating func hold(_ pattern: ChannelPattern, by subscriber: Subscriber) {
-        switch holders[pattern] {
-        case nil:
-            holders[pattern] = .one(subscriber)
-        case .one(let other):
-            guard other !== subscriber else { return }
-            holders[pattern] = .many([other.id: other, subscriber.id: subscriber])
-        case .many(var all):
-            holders[pattern] = nil  // keeps `all` uniquely referenced
-            all[subscriber.id] = subscriber
-            holders[pattern] = .many(all)
+        if pattern.isExact {
+            Self.add(subscriber, to: &exact[pattern.string])
+        } else {
+            Self.add(subscriber, to: &wildcards[pattern])
         }
     }
 
     mutating func release(_ pattern: ChannelPattern, by subscriber: Subscriber) {
-        switch holders[pattern] {
+        if pattern.isExact {
+            Self.remove(subscriber, from: &exact[pattern.string])
+        } else {
+            Self.remove(subscriber, from: &wildcards[pattern])
+        }
+    }
+
+    /// Who holds `pattern`.
+    func holders(of pattern: ChannelPattern) -> Holders? {
+        pattern.isExact ? exact[pattern.string] : wildcards[pattern]
+    }
+
+    /// Every subscriber holding a pattern that matches `path` (once per pattern it holds): one
+    /// lookup for exact paths, one match per distinct wildcard pattern.
+    func subscribers(matching path: ChannelPath) -> [Subscriber] {
+        var found = exact[path.string]?.subscribers ?? []
+        for (pattern, holders) in wildcards where pattern.matches(path) {
+            found.append(contentsOf: holders.subscribers)
+        }
+        return found
+    }
+
+    /// Whether no pattern is held at all.
+    var holdsNoPattern: Bool { exact.isEmpty && wildcards.isEmpty }
+
+    private static func add(_ subscriber: Subscriber, to holders: inout Holders?) {
+        switch holders {
+        case nil:
+            holders = .one(subscriber)
+        case .one(let other):
+            guard other !== subscriber else { return }
+            holders = .many([other.id: other, subscriber.id: subscriber])
+        case .many(var all):
+            holders = nil  // keeps `all` uniquely referenced
+            all[subscriber.id] = subscriber
+            holders = .many(all)
+        }
+    }
+
+    private static func remove(_ subscriber: Subscriber, from holders: inout Holders?) {
+        switch holders {
         case nil:
             return
         case .one(let holder):
-            if holder === subscriber { holders[pattern] = nil }
+            if holder === subscriber { holders = nil }
         case .many(var all):
-            holders[pattern] = nil
+            holders = nil
             all[subscriber.id] = nil
-            holders[pattern] = all.count == 1 ? .one(all.first!.value) : .many(all)
+            holders = all.count == 1 ? .one(all.first!.value) : .many(all)
         }
     }
 }

@@ -58,11 +58,29 @@ import Testing
         #expect(seen["updates_after_unsubscribe"] == .integer(0))
     }
 
-    @Test func channelsThatAppearLaterAreDeliveredToMatchingPatterns() async throws {
+    /// Exact paths are looked up, patterns matched; a channel named twice is listed once.
+    @Test func exactPathsAndPatternsTogetherSnapshotEachChannelOnce() async throws {
+        let hub = try await ServerHarness.start()
+        for path in ["/t/a", "/t/b", "/u/a", "/u/b/c"] { hub.store.publish(try ChannelPath(path), .integer(0)) }
+        let publisher = hub.publishContinuously(["/t/a", "/u/b/c", "/u/a"])
+        let seen = try PythonClient.run(
+            "message_subscribe",
+            port: hub.port,
+            ["/u/b/c", "/t/*", "/t/a", "/t/a", "/nope"]
+        )
+        publisher.stop()
+        await hub.stop()
+        #expect(seen["snapshot_channels"] == .array([.string("/t/a"), .string("/t/b"), .string("/u/b/c")]))
+        #expect(seen["update_channels"] == .array([.string("/t/a"), .string("/u/b/c")]))
+        #expect(seen["updates_after_unsubscribe"] == .integer(0))
+    }
+
+    @Test(arguments: ["/late/**", "/late/*/channel", "/late/new/channel"])
+    func channelsThatAppearLaterAreDeliveredToMatchingPatterns(pattern: String) async throws {
         let hub = try await ServerHarness.start()
         let marker = markerPath()
         async let seen = offPool {
-            try PythonClient.run("late_channel", port: hub.port, ["/late/**", marker])
+            try PythonClient.run("late_channel", port: hub.port, [pattern, marker])
         }
         #expect(await waitForFile(marker))
         hub.store.publish(try ChannelPath("/late/new/channel"), .string("hello"))

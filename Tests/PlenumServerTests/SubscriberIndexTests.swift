@@ -76,9 +76,9 @@ import Testing
         index.remove(a, patterns: [pattern])
         #expect(a.slots.isEmpty)
         #expect((0..<10).map { index.count(of: $0) } == [1, 0, 1, 0, 1, 0, 1, 0, 1, 0])
-        #expect(index.holders[pattern]?.subscribers.map(\.id) == [2])
+        #expect(index.holders(of: pattern)?.subscribers.map(\.id) == [2])
         index.remove(b, patterns: [pattern])
-        #expect(index.holders.isEmpty)
+        #expect(index.holdsNoPattern)
         #expect(consistent(index, [a, b]))
     }
 
@@ -88,20 +88,34 @@ import Testing
         let (a, b, c) = (Subscriber(1), Subscriber(2), Subscriber(3))
         index.hold(pattern, by: a)
         index.hold(pattern, by: a)
-        #expect(index.holders[pattern]?.subscribers.map(\.id) == [1])
+        #expect(index.holders(of: pattern)?.subscribers.map(\.id) == [1])
         index.hold(pattern, by: b)
         index.hold(pattern, by: c)
-        #expect(index.holders[pattern]?.subscribers.map(\.id).sorted() == [1, 2, 3])
+        #expect(index.holders(of: pattern)?.subscribers.map(\.id).sorted() == [1, 2, 3])
         index.release(pattern, by: a)
         index.release(pattern, by: c)
-        guard case .one(let last)? = index.holders[pattern] else {
+        guard case .one(let last)? = index.holders(of: pattern) else {
             Issue.record("not back to one holder")
             return
         }
         #expect(last === b)
         index.release(pattern, by: a)
         index.release(pattern, by: b)
-        #expect(index.holders.isEmpty)
+        #expect(index.holdsNoPattern)
+    }
+
+    @Test func aNewChannelFindsExactAndWildcardHolders() throws {
+        var index = SubscriberIndex<Subscriber>()
+        let (a, b, c) = (Subscriber(1), Subscriber(2), Subscriber(3))
+        index.hold(try ChannelPattern("/plant/l1/t"), by: a)
+        index.hold(try ChannelPattern("/plant/*/t"), by: b)
+        index.hold(try ChannelPattern("/plant/**"), by: c)
+        index.hold(try ChannelPattern("/plant/l2/t"), by: c)
+        let ids = { (path: String) in index.subscribers(matching: try ChannelPath(path)).map(\.id).sorted() }
+        #expect(try ids("/plant/l1/t") == [1, 2, 3])
+        #expect(try ids("/plant/l2/t") == [2, 3, 3])
+        #expect(try ids("/plant/l1") == [3])
+        #expect(try ids("/other") == [])
     }
 
     @Test func forEachEntryChangesEntriesInPlace() {
