@@ -81,7 +81,7 @@ public final class PushServer: Service, Sendable {
             }
             channel = try await bind(group: group, schedulers: schedulers)
         } catch {
-            await stop(serverChannel: nil, schedulers: schedulers, group: group)
+            await stopUncancelled(serverChannel: nil, schedulers: schedulers, group: group)
             throw error
         }
         let port = channel.localAddress?.port ?? configuration.port
@@ -94,7 +94,17 @@ public final class PushServer: Service, Sendable {
         )
         onListening(port)
         try? await gracefulShutdown()
-        await stop(serverChannel: channel, schedulers: schedulers, group: group)
+        await stopUncancelled(serverChannel: channel, schedulers: schedulers, group: group)
+    }
+
+    /// `stop`, outside this task's cancellation: after a cancellation the close frames still get
+    /// their grace period (a cancelled `Task.sleep` would return at once).
+    private func stopUncancelled(
+        serverChannel: Channel?,
+        schedulers: [ObjectIdentifier: NIOLoopBoundBox<PushScheduler>],
+        group: MultiThreadedEventLoopGroup
+    ) async {
+        await Task { await self.stop(serverChannel: serverChannel, schedulers: schedulers, group: group) }.value
     }
 
     /// Stops accepting, closes every WebSocket with 1001 (going away), and stops the loops.
