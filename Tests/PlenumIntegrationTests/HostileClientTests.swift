@@ -59,6 +59,19 @@ import Testing
         return (base + "-ready", base + "-done")
     }
 
+    // MARK: - Start-up
+
+    @Test func aPortInUseStopsTheHubWithStatus1AndTheReason() throws {
+        let hub = try RunningProcess(PlenumBinary.path, ["run", "--config", "good.yaml"], in: PlenumBinary.fixtures)
+        defer { hub.kill() }
+        let port = try #require(hub.waitForPort())
+        let second = try PlenumBinary.run(["run", "--config", "good.yaml", "--port", "\(port)"], timeout: 20)
+        #expect(!second.timedOut)
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("Address already in use"))
+        #expect(!second.stdout.contains("listening"))
+    }
+
     // MARK: - 16. RFC 6455 handshake
 
     @Test func handshakesGetTheRFCAnswers() async throws {

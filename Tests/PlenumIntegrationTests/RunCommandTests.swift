@@ -66,17 +66,6 @@ import Testing
         #expect(hub.waitForExit() == 0)
     }
 
-    @Test func aPortInUseStopsTheHubWithStatus1AndTheReason() throws {
-        let hub = try RunningProcess(PlenumBinary.path, ["run", "--config", "good.yaml"], in: PlenumBinary.fixtures)
-        defer { hub.kill() }
-        let port = try #require(hub.waitForPort())
-        let second = try PlenumBinary.run(["run", "--config", "good.yaml", "--port", "\(port)"], timeout: 20)
-        #expect(!second.timedOut)
-        #expect(second.status == 1)
-        #expect(second.stderr.contains("Address already in use"))
-        #expect(!second.stdout.contains("listening"))
-    }
-
     @Test func anInvalidConfigurationIsRefusedWithItsErrors() throws {
         let result = try PlenumBinary.run(["run", "--config", "five-mistakes.yaml", "--port", "0"])
         #expect(result.status == 1)
