@@ -35,7 +35,16 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        .systemLibrary(
+            name: "CModbus",
+            pkgConfig: "libmodbus",
+            providers: [.apt(["libmodbus-dev"])]
+        ),
         .target(name: "PlenumCore"),
+        .target(
+            name: "PlenumModbus",
+            dependencies: ["PlenumCore", "CModbus"]
+        ),
         .target(
             name: "PlenumConfig",
             dependencies: ["PlenumCore", "CYAML"]
@@ -49,7 +58,7 @@ let package = Package(
         .target(
             name: "PlenumDevices",
             dependencies: [
-                "PlenumCore", "PlenumLua",
+                "PlenumCore", "PlenumLua", "PlenumModbus",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -61,6 +70,7 @@ let package = Package(
                 "PlenumCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -102,6 +112,10 @@ let package = Package(
             path: "Tests/PlenumTestSupport"
         ),
         .testTarget(name: "PlenumCoreTests", dependencies: ["PlenumCore"]),
+        .testTarget(
+            name: "PlenumModbusTests",
+            dependencies: ["PlenumModbus", "PlenumCore", "PlenumTestSupport"]
+        ),
         .testTarget(name: "PlenumLuaTests", dependencies: ["PlenumLua"], exclude: ["lib"]),
         .testTarget(
             name: "PlenumConfigTests",
@@ -111,7 +125,8 @@ let package = Package(
         .testTarget(
             name: "PlenumDevicesTests",
             dependencies: [
-                "PlenumDevices", "PlenumCore", "PlenumTestSupport", .product(name: "Logging", package: "swift-log"),
+                "PlenumDevices", "PlenumCore", "PlenumModbus", "PlenumTestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Fixtures")]
@@ -122,11 +137,15 @@ let package = Package(
                 "PlenumServer", "PlenumCore", "PlenumTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
             name: "PlenumIntegrationTests",
-            dependencies: ["plenum", "PlenumApp", "PlenumCore", "PlenumTestSupport"],
+            dependencies: ["plenum", "PlenumApp", "PlenumCore", "PlenumModbus", "PlenumTestSupport"],
             resources: [.copy("Fixtures")]
         ),
     ]
