@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PlenumCore
 import PlenumTestSupport
+import Synchronization
 
 @testable import PlenumDevices
 
@@ -46,14 +47,48 @@ final class DeviceHarness: Sendable {
     func version(_ path: String) -> UInt64 { store.latest(try! ChannelPath(path))?.version ?? 0 }
     func status(_ name: String) -> JSONValue? { value("/plenum/devices/\(name)/status") }
 
-    /// Polls `condition` until it holds or `timeout` passes; returns whether it held. Sleeps
-    /// without holding a thread of the concurrency pool.
-    func eventually(timeout: Double = 10, _ condition: () -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(10))
+    /// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.
+    /// Polls on a thread of its own: a concurrency pool kept busy by other tests can delay when
+    /// the test resumes, but not when the condition is checked.
+    func eventually(timeout: Double = 10, _ condition: @escaping @Sendable () -> Bool) async -> Bool {
+        (try? await offPool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if condition() { return true }
+                usleep(10_000)
+            }
+            return condition()
+        }) ?? false
+    }
+
+    /// Records every value published to `pattern` from now on, drained on a thread of its own
+    /// often enough that none is conflated away, until `stop()`.
+    func record(_ pattern: String) throws -> ChannelRecorder {
+        ChannelRecorder(store: store, feed: store.makeFeed(filter: try ChannelPattern(pattern)))
+    }
+}
+
+/// Values published to some channels, in order (see `DeviceHarness.record`).
+final class ChannelRecorder: Sendable {
+    private let values = Mutex<[JSONValue]>([])
+    private let running = Atomic<Bool>(true)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(store: ChannelStore, feed: ChangeFeed) {
+        Thread.detachNewThread { [self] in
+            while running.load(ordering: .relaxed) {
+                let changes = store.drain(feed).map(\.value)
+                if !changes.isEmpty { values.withLock { $0 += changes } }
+                usleep(2_000)
+            }
+            done.signal()
         }
-        return condition()
+    }
+
+    var recorded: [JSONValue] { values.withLock { $0 } }
+
+    func stop() async {
+        running.store(false, ordering: .relaxed)
+        _ = try? await offPool { [done] in done.wait() }
     }
 }

@@ -87,14 +87,14 @@ import Testing
     /// reported `stuck` with where it was, and the guard stops it as soon as the call returns.
     @Test func aScriptStuckInACFunctionIsReported() async throws {
         let hub = DeviceHarness()
-        let feed = hub.store.makeFeed(filter: try ChannelPattern("/plenum/devices/sorter/status"))
+        let recorder = try hub.record("/plenum/devices/sorter/status")
         await hub.supervisor.apply([Self.sorter(n: 2_500_000)])
         hub.supervisor.watchScripts(every: 60)
-        var states: [JSONValue] = []
         _ = await hub.eventually(timeout: 60) {
-            states += hub.store.drain(feed).map(\.value)
-            return states.contains { $0["state"] == .string("backoff") }
+            recorder.recorded.contains { $0["state"] == .string("backoff") }
         }
+        await recorder.stop()
+        let states = recorder.recorded
         let stuck = try #require(states.first { $0["state"] == .string("stuck") }, "\(states)")
         let message = try #require(stuck["last_error"]?.stringValue)
         #expect(message.hasPrefix("stuck for "))
