@@ -49,9 +49,11 @@ let package = Package(
             name: "PlenumConfig",
             dependencies: ["PlenumCore", "CYAML"]
         ),
+        /// Plenum's own C on top of the system Lua: allocator, hooks, trampoline, macro wrappers.
+        .target(name: "CPlenumLua", dependencies: ["CLua"]),
         .target(
             name: "PlenumLua",
-            dependencies: ["CLua"]
+            dependencies: ["CPlenumLua"]
         ),
         .target(
             name: "PlenumDevices",
@@ -59,6 +61,7 @@ let package = Package(
                 "PlenumCore", "PlenumLua", "PlenumModbus",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -124,6 +127,7 @@ let package = Package(
             dependencies: [
                 "PlenumDevices", "PlenumCore", "PlenumModbus", "PlenumTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Fixtures")]
         ),

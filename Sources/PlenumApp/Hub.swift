@@ -122,7 +122,7 @@ public final class Hub: Service, Sendable {
                 return
             }
             let config = configuration.withLock { $0 }
-            supervisor.apply(Self.deviceSpecs(config))
+            await supervisor.apply(Self.deviceSpecs(config))
             devicesStarted.set()
             supervisor.watchScripts(every: scriptPollSeconds)
             logger.info(
@@ -132,21 +132,21 @@ public final class Hub: Service, Sendable {
             onListening(port)
             group.addTask {
                 try? await cancelWhenGracefulShutdown {
-                    for await _ in hangups { self.reload() }
+                    for await _ in hangups { await self.reload() }
                 }
             }
             try await group.waitForAll()
         }
         logger.info("shutting down")
-        supervisor.stopAll()
+        await supervisor.stopAll()
         logger.info("stopped")
     }
 
     /// SIGHUP: re-read hub.yaml and apply its devices; an invalid file is rejected with its
     /// located errors and everything keeps running as it was.
-    public func reload() {
+    public func reload() async {
         guard let configPath else {
-            supervisor.reloadChangedScripts()
+            await supervisor.reloadChangedScripts()
             return
         }
         logger.info("reloading", metadata: ["hub.config": "\(configPath)"])
@@ -165,8 +165,8 @@ public final class Hub: Service, Sendable {
         if next.server != previous.server {
             logger.warning("server settings changed in \(configPath); they take effect at the next restart")
         }
-        supervisor.apply(Self.deviceSpecs(next))
-        supervisor.reloadChangedScripts()
+        await supervisor.apply(Self.deviceSpecs(next))
+        await supervisor.reloadChangedScripts()
     }
 }
 

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Logging
 import PlenumCore
 import PlenumLua
@@ -110,8 +109,11 @@ final class DeviceContext {
                 if case .integer(let v) = value { sincePerChannel[key] = UInt64(max(0, v)) }
             }
         }
-        let timeout = args.number(3) ?? 3_600 * 24 * 365
-        guard timeout >= 0 else { return .error("hub.wait: the timeout must not be negative") }
+        let deadline: Deadline
+        switch Self.deadline(args, 3, function: "hub.wait", defaultSeconds: .infinity) {
+        case .success(let d): deadline = d
+        case .failure(let e): return .error(e.message)
+        }
         let hasSince = sinceAll != nil || !sincePerChannel.isEmpty || !args.isNil(2)
         func isNewer(_ version: ChannelVersion) -> Bool {
             if let sinceAll { return version.version > sinceAll }
@@ -120,7 +122,6 @@ final class DeviceContext {
         let signal = self.signal
         let feed = store.makeFeed(filter: pattern) { signal.poke() }
         defer { store.removeFeed(feed) }
-        let deadline = Date().addingTimeInterval(timeout)
         var generation = signal.currentGeneration
         if hasSince {
             let current =
@@ -134,7 +135,7 @@ final class DeviceContext {
             let changed = store.drain(feed).filter { hasSince ? isNewer($0) : true }
             if !changed.isEmpty { return .one(changes(changed)) }
             if signal.isStopping { return .many([.nil, .string("stopping")]) }
-            if Date() >= deadline { return .many([.nil, .string("timeout")]) }
+            if deadline.hasPassed { return .many([.nil, .string("timeout")]) }
             generation = signal.waitForPoke(after: generation, until: deadline)
         }
     }
@@ -153,10 +154,42 @@ final class DeviceContext {
     // MARK: - Time and logging
 
     func sleep(_ args: LuaArguments) -> HostReturn {
-        guard let seconds = args.number(1), seconds >= 0, seconds.isFinite else {
-            return .error("bad argument #1 to 'hub.sleep' (non-negative number of seconds expected)")
+        guard !args.isNil(1) else {
+            return .error("bad argument #1 to 'hub.sleep' (number of seconds expected, got no value)")
         }
-        return .one(.boolean(signal.sleep(until: Date().addingTimeInterval(seconds))))
+        switch Self.deadline(args, 1, function: "hub.sleep", defaultSeconds: 0) {
+        case .success(let deadline): return .one(.boolean(signal.sleep(until: deadline)))
+        case .failure(let e): return .error(e.message)
+        }
+    }
+
+    /// A duration argument as a monotonic deadline: nil (or absent) is `defaultSeconds`,
+    /// `math.huge` is no limit, NaN and negative durations are errors naming the argument.
+    /// `index` is the argument's position as the script wrote it.
+    static func deadline(
+        _ args: LuaArguments,
+        _ index: Int,
+        function: String,
+        defaultSeconds: Double,
+        shownAs shown: Int? = nil
+    ) -> Result<Deadline, HubError> {
+        let seconds: Double
+        if args.isNil(index) {
+            seconds = defaultSeconds
+        } else if let number = args.number(index) {
+            seconds = number
+        } else {
+            return .failure(
+                HubError(
+                    "bad argument #\(shown ?? index) to '\(function)' (number of seconds expected, got \(args.typeName(index)))"
+                )
+            )
+        }
+        do {
+            return .success(try Deadline(seconds: seconds))
+        } catch {
+            return .failure(HubError("bad argument #\(shown ?? index) to '\(function)' (\(error))"))
+        }
     }
 
     func log(_ level: String, _ args: LuaArguments) -> HostReturn {
@@ -164,6 +197,8 @@ final class DeviceContext {
         for i in 1...max(args.count, 1) where i <= args.count {
             if let s = args.string(i) {
                 parts.append(s)
+            } else if let bytes = args.bytes(i) {
+                parts.append(Self.escaped(bytes))
             } else if let value = try? args.value(i) {
                 parts.append(value.json.jsonString)
             } else {
@@ -180,11 +215,35 @@ final class DeviceContext {
         return .none
     }
 
+    /// Text for the log: valid UTF-8 as is, other bytes as `\\xNN`.
+    static func escaped(_ bytes: [UInt8]) -> String {
+        var out = ""
+        var index = 0
+        while index < bytes.count {
+            var end = index
+            while end < bytes.count && bytes[end] < 0x80 { end += 1 }
+            out += String(decoding: bytes[index..<end], as: UTF8.self)
+            if end < bytes.count {
+                let width = bytes[end] >= 0xF0 ? 4 : bytes[end] >= 0xE0 ? 3 : 2
+                let slice = bytes[end..<min(bytes.count, end + width)]
+                if let text = String(validating: slice, as: UTF8.self) {
+                    out += text
+                    end += slice.count
+                } else {
+                    out += "\\x" + String(bytes[end], radix: 16, uppercase: true).leftPadded(to: 2)
+                    end += 1
+                }
+            }
+            index = end
+        }
+        return out
+    }
+
     // MARK: - Serial ports
 
     func serialOpen(_ args: LuaArguments) -> HostReturn {
         guard let path = args.string(1) else {
-            return .error("bad argument #1 to 'hub.serial.open' (device path expected)")
+            return .error("bad argument #1 to 'hub.serial.open' (device path expected, got \(args.typeName(1)))")
         }
         var options = SerialPort.Options()
         if !args.isNil(2) {
@@ -219,37 +278,56 @@ final class DeviceContext {
         args.integer(1).flatMap { ports[Int($0)] }
     }
 
+    /// `port:read_line(timeout)` (argument 1 is the port's id): the line's bytes, unchanged.
     func serialReadLine(_ args: LuaArguments) -> HostReturn {
         guard let port = port(args) else { return .error("serial port is closed") }
-        let timeout = args.number(2) ?? 1
+        let deadline: Deadline
+        switch Self.deadline(args, 2, function: "read_line", defaultSeconds: 1, shownAs: 1) {
+        case .success(let d): deadline = d
+        case .failure(let e): return .error(e.message)
+        }
         do {
-            guard let line = try port.readLine(timeout: timeout, stopping: { signal.isStopping }) else {
+            guard let line = try port.readLine(until: deadline, stopping: { signal.isStopping }) else {
                 return .one(.nil)
             }
-            return .one(.string(String(decoding: line, as: UTF8.self)))
+            return .one(.bytes(line))
         } catch {
             return .error(error.description)
         }
     }
 
+    /// `port:read(count, timeout)`: up to `count` bytes, unchanged.
     func serialRead(_ args: LuaArguments) -> HostReturn {
         guard let port = port(args) else { return .error("serial port is closed") }
-        let count = Int(args.integer(2) ?? 1)
-        let timeout = args.number(3) ?? 1
+        var count = 1
+        if !args.isNil(2) {
+            guard let requested = args.integer(2) else {
+                return .error("bad argument #1 to 'read' (integer byte count expected)")
+            }
+            count = Int(min(max(requested, 1), 1 << 20))
+        }
+        let deadline: Deadline
+        switch Self.deadline(args, 3, function: "read", defaultSeconds: 1, shownAs: 2) {
+        case .success(let d): deadline = d
+        case .failure(let e): return .error(e.message)
+        }
         do {
-            guard let bytes = try port.read(count: max(1, count), timeout: timeout, stopping: { signal.isStopping })
+            guard let bytes = try port.read(count: count, until: deadline, stopping: { signal.isStopping })
             else { return .one(.nil) }
-            return .one(.string(String(decoding: bytes, as: UTF8.self)))
+            return .one(.bytes(bytes))
         } catch {
             return .error(error.description)
         }
     }
 
+    /// `port:write(data)`: the string's bytes, unchanged.
     func serialWrite(_ args: LuaArguments) -> HostReturn {
         guard let port = port(args) else { return .error("serial port is closed") }
-        guard let text = args.string(2) else { return .error("bad argument to 'write' (string expected)") }
+        guard let bytes = args.bytes(2) else {
+            return .error("bad argument #1 to 'write' (string expected, got \(args.typeName(2)))")
+        }
         do {
-            try port.write(Array(text.utf8))
+            try port.write(bytes)
             return .one(.boolean(true))
         } catch {
             return .error(error.description)
@@ -271,6 +349,12 @@ final class DeviceContext {
 struct HubError: Error {
     let message: String
     init(_ message: String) { self.message = message }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
 }
 
 extension ChannelPath {

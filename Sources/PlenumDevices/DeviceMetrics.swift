@@ -7,6 +7,9 @@ struct DeviceMetrics: Sendable {
     let restarts: Counter
     let cpuGuardTrips: Counter
     let memoryBytes: Gauge
+    /// 1 while a thread of this device is stuck in code the CPU guard cannot interrupt (a long C
+    /// function), including a thread abandoned by a stop or reload; 0 otherwise.
+    let stuck: Gauge
 
     init(device: String, factory: any MetricsFactory) {
         let dimensions = [("device", device)]
@@ -15,5 +18,6 @@ struct DeviceMetrics: Sendable {
         restarts = Counter(label: "plenum_device_restarts_total", dimensions: dimensions, factory: factory)
         cpuGuardTrips = Counter(label: "plenum_device_cpu_guard_trips_total", dimensions: dimensions, factory: factory)
         memoryBytes = Gauge(label: "plenum_device_memory_bytes", dimensions: dimensions, factory: factory)
+        stuck = Gauge(label: "plenum_device_stuck", dimensions: dimensions, factory: factory)
     }
 }

@@ -1,22 +1,17 @@
-import FoundationEssentials
-import Glibc
+import PlenumCore
 
 /// How a device thread is told to stop and woken from its blocking calls.
 ///
-/// `@unchecked Sendable` is safe: `stopping` and `generation` are read and written only while
-/// holding `condition`'s lock.
+/// `@unchecked Sendable` is safe: `stopping`, `generation` and the stop actions are read and
+/// written only while holding `condition`'s lock.
 final class DeviceSignal: @unchecked Sendable {
-    private let condition = Condition()
+    private let condition = MonotonicCondition()
     private var stopping = false
     private var generation = 0
     private var stopActions: [Int: @Sendable () -> Void] = [:]
     private var nextStopAction = 0
 
-    var isStopping: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return stopping
-    }
+    var isStopping: Bool { condition.withLock { stopping } }
 
     func requestStop() {
         condition.lock()
@@ -52,67 +47,31 @@ final class DeviceSignal: @unchecked Sendable {
 
     /// Something the device waits for may have happened (a publish it watches).
     func poke() {
-        condition.lock()
-        generation += 1
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    var currentGeneration: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return generation
-    }
-
-    /// Sleeps until `deadline`; false if woken early by a stop request.
-    func sleep(until deadline: Date) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while !stopping {
-            if !condition.wait(until: deadline) { return true }
+        condition.withLock {
+            generation += 1
+            condition.broadcast()
         }
-        return false
+    }
+
+    var currentGeneration: Int { condition.withLock { generation } }
+
+    /// Sleeps until `deadline` (monotonic); false if woken early by a stop request.
+    func sleep(until deadline: Deadline) -> Bool {
+        condition.withLock {
+            while !stopping {
+                if !condition.wait(until: deadline) { return true }
+            }
+            return false
+        }
     }
 
     /// Waits until a poke after `generation`, a stop, or `deadline`. Returns the generation seen.
-    func waitForPoke(after generation: Int, until deadline: Date) -> Int {
-        condition.lock()
-        defer { condition.unlock() }
-        while !stopping && self.generation == generation {
-            if !condition.wait(until: deadline) { break }
+    func waitForPoke(after generation: Int, until deadline: Deadline) -> Int {
+        condition.withLock {
+            while !stopping && self.generation == generation {
+                if !condition.wait(until: deadline) { break }
+            }
+            return self.generation
         }
-        return self.generation
-    }
-}
-
-/// A pthread mutex with one condition variable, waited on with wall-clock deadlines.
-private final class Condition {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-
-    init() {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(cond, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(cond)
-        pthread_mutex_destroy(mutex)
-        cond.deallocate()
-        mutex.deallocate()
-    }
-
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
-    func broadcast() { pthread_cond_broadcast(cond) }
-
-    /// Waits for a broadcast or `deadline`, whichever comes first; false when the deadline passed.
-    func wait(until deadline: Date) -> Bool {
-        let seconds = deadline.timeIntervalSince1970.rounded(.down)
-        var time = timespec(
-            tv_sec: Int(seconds),
-            tv_nsec: Int((deadline.timeIntervalSince1970 - seconds) * 1_000_000_000)
-        )
-        return pthread_cond_timedwait(cond, mutex, &time) != ETIMEDOUT
     }
 }

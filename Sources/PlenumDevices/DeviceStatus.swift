@@ -3,7 +3,10 @@ import PlenumCore
 /// What `/plenum/devices/<name>/status` says about a device.
 public struct DeviceStatus: Sendable, Equatable {
     public enum State: String, Sendable {
-        case starting, running, backoff, stopped, failed
+        /// `stuck`: the script has been inside code the CPU guard cannot interrupt (a long C
+        /// function) for longer than `cpu_guard_s + stop_grace`, or a stop could not end its
+        /// thread; `last_error` says where it was last seen.
+        case starting, running, backoff, stopped, failed, stuck
     }
 
     public var state: State

@@ -1,4 +1,3 @@
-import Dispatch
 import FoundationEssentials
 import Logging
 import PlenumCore
@@ -27,9 +26,7 @@ enum HubAPI {
         registerBlocking("wait", in: "hub", state: state, context: context) { $0.wait($1) }
         registerBlocking("sleep", in: "hub", state: state, context: context) { $0.sleep($1) }
         state.register("time", in: "hub") { _ in .one(.number(Date().timeIntervalSince1970)) }
-        state.register("monotonic", in: "hub") { _ in
-            .one(.number(Double(DispatchTime.now().uptimeNanoseconds) / 1e9))
-        }
+        state.register("monotonic", in: "hub") { _ in .one(.number(Double(Deadline.monotonicNanoseconds()) / 1e9)) }
         for level in ["debug", "info", "warn", "error"] {
             state.register(level, in: "__plenum_log") { [unowned context] args in context.log(level, args) }
         }
@@ -58,8 +55,7 @@ enum HubAPI {
     ) {
         state.register(name, in: table) { [unowned context, unowned state] args in
             context.flushMetrics(memoryInUse: state.memoryInUse)
-            defer { state.resetCPUGuard() }
-            return body(context, args)
+            return state.blocking { body(context, args) }
         }
     }
 

@@ -10,6 +10,8 @@ extension LuaValue {
         case .integer(let i): .integer(i)
         case .number(let d): .double(d)
         case .string(let s): .string(s)
+        // Conversion from Lua never produces bytes (non-UTF-8 strings are refused there).
+        case .bytes(let b): .string(String(decoding: b, as: UTF8.self))
         case .array(let items): .array(items.map(\.json))
         case .table(let fields): .object(fields.mapValues(\.json))
         }

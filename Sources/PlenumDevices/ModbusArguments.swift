@@ -21,7 +21,7 @@ struct ModbusOptions {
         }
         switch value {
         case .table(let table): fields = table
-        case .nil, .boolean, .integer, .number, .string, .array:
+        case .nil, .boolean, .integer, .number, .string, .bytes, .array:
             throw ArgumentError(
                 "an options table {\(keys.joined(separator: "=, "))=} expected, got \(args.typeName(1))"
             )
@@ -63,6 +63,7 @@ struct ModbusOptions {
         case .integer(let i): "integer \(i)"
         case .number(let d): "number \(d)"
         case .string(let s): "string \"\(s.prefix(40))\""
+        case .bytes(let b): "a string of \(b.count) bytes"
         case .array, .table: "a table"
         }
     }

@@ -1,10 +1,11 @@
-import FoundationEssentials
 import Glibc
+import PlenumCore
 
 /// A serial port in raw mode (termios), read with timeouts; owned by one device thread.
 ///
-/// A vanished device (USB unplugged) shows up as an error from `readLine`/`read`/`write`, which
-/// the script can catch with `pcall` and retry by opening the port again.
+/// Bytes pass unchanged in both directions. A vanished device (USB unplugged) shows up as an
+/// error from `readLine`/`read`/`write`, which the script can catch with `pcall` and retry by
+/// opening the port again.
 final class SerialPort {
     struct Options {
         var baud = 9_600
@@ -28,6 +29,12 @@ final class SerialPort {
         230_400: speed_t(B230400),
     ]
 
+    /// What a script is told for any path that is not a character device — missing, a regular
+    /// file, a directory, or unreachable — so that a script cannot probe which files exist.
+    static func notADevice(_ path: String) -> Failure {
+        Failure(description: "cannot open \(path): not a serial device")
+    }
+
     init(path: String, options: Options) throws(Failure) {
         guard let speed = Self.speeds[options.baud] else {
             throw Failure(description: "unsupported baud rate \(options.baud); use one of \(Self.speeds.keys.sorted())")
@@ -41,30 +48,41 @@ final class SerialPort {
         guard options.stopBits == 1 || options.stopBits == 2 else {
             throw Failure(description: "stop_bits must be 1 or 2")
         }
+        // Only character devices are opened (opening a FIFO or a file read-write has effects of
+        // its own); checked before open, and again on what open returned in case the path was
+        // swapped in between.
+        var info = stat()
+        guard stat(path, &info) == 0, Self.isCharacterDevice(info) else { throw Self.notADevice(path) }
         fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw Failure(description: SystemError("cannot open \(path)").description) }
         self.path = path
+        guard fstat(fd, &info) == 0, Self.isCharacterDevice(info) else {
+            closePort()
+            throw Self.notADevice(path)
+        }
         var tio = termios()
         guard tcgetattr(fd, &tio) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw Failure(description: "\(path) is not a serial port: \(reason)")
+            let error = SystemError("\(path) is not a serial port")
+            closePort()
+            throw Failure(description: error.description)
         }
         cfmakeraw(&tio)
         cfsetispeed(&tio, speed)
         cfsetospeed(&tio, speed)
         let sizes: [Int: Int32] = [5: CS5, 6: CS6, 7: CS7, 8: CS8]
         tio.c_cflag &= ~tcflag_t(CSIZE | PARENB | PARODD | CSTOPB)
-        tio.c_cflag |= tcflag_t(sizes[options.dataBits]! | CLOCAL | CREAD)
+        tio.c_cflag |= tcflag_t((sizes[options.dataBits] ?? CS8) | CLOCAL | CREAD)
         if options.parity != "none" { tio.c_cflag |= tcflag_t(PARENB) }
         if options.parity == "odd" { tio.c_cflag |= tcflag_t(PARODD) }
         if options.stopBits == 2 { tio.c_cflag |= tcflag_t(CSTOPB) }
         guard tcsetattr(fd, TCSANOW, &tio) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw Failure(description: "cannot configure \(path): \(reason)")
+            let error = SystemError("cannot configure \(path)")
+            closePort()
+            throw Failure(description: error.description)
         }
     }
+
+    private static func isCharacterDevice(_ info: stat) -> Bool { info.st_mode & S_IFMT == S_IFCHR }
 
     deinit { closePort() }
 
@@ -73,27 +91,27 @@ final class SerialPort {
         fd = -1
     }
 
-    /// Waits up to `timeout` seconds for input, in short slices so a stop is noticed.
-    /// Returns false on timeout or stop.
-    private func waitReadable(until deadline: Date, stopping: () -> Bool) throws(Failure) -> Bool {
+    /// Waits for input until `deadline`, in slices of at most 100 ms so a stop is noticed; polls
+    /// once even when the deadline has already passed. Returns false on timeout or stop.
+    private func waitReadable(until deadline: Deadline, stopping: () -> Bool) throws(Failure) -> Bool {
         guard fd >= 0 else { throw Failure(description: "serial port \(path) is closed") }
         while true {
             if stopping() { return false }
-            let remaining = deadline.timeIntervalSinceNow
-            if remaining <= 0 { return false }
+            let slice = deadline.remainingMilliseconds(cappedAt: 100)
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let slice = Int32(min(remaining, 0.1) * 1000) + 1
             let ready = poll(&poller, 1, slice)
             if ready < 0 {
                 if errno == EINTR { continue }
-                throw Failure(description: "serial port \(path): \(String(cString: strerror(errno)))")
+                throw Failure(description: SystemError("serial port \(path): poll").description)
             }
-            if ready == 0 { continue }
-            if poller.revents & Int16(POLLNVAL) != 0 { throw Failure(description: "serial port \(path) is closed") }
-            if poller.revents & Int16(POLLIN) != 0 { return true }
-            if poller.revents & Int16(POLLHUP | POLLERR) != 0 {
-                throw Failure(description: "serial port \(path) disconnected")
+            if ready > 0 {
+                if poller.revents & Int16(POLLNVAL) != 0 { throw Failure(description: "serial port \(path) is closed") }
+                if poller.revents & Int16(POLLIN) != 0 { return true }
+                if poller.revents & Int16(POLLHUP | POLLERR) != 0 {
+                    throw Failure(description: "serial port \(path) disconnected")
+                }
             }
+            if slice == 0 { return false }
         }
     }
 
@@ -106,13 +124,12 @@ final class SerialPort {
         } else if n == 0 {
             throw Failure(description: "serial port \(path) disconnected")
         } else if errno != EAGAIN && errno != EINTR {
-            throw Failure(description: "serial port \(path) disconnected: \(String(cString: strerror(errno)))")
+            throw Failure(description: SystemError("serial port \(path) disconnected").description)
         }
     }
 
     /// A line without its `\n` (and `\r`), or nil on timeout/stop.
-    func readLine(timeout: Double, stopping: () -> Bool) throws(Failure) -> [UInt8]? {
-        let deadline = Date().addingTimeInterval(timeout)
+    func readLine(until deadline: Deadline, stopping: () -> Bool) throws(Failure) -> [UInt8]? {
         while true {
             if let newline = pending.firstIndex(of: 0x0A) {
                 var line = Array(pending[..<newline])
@@ -129,8 +146,7 @@ final class SerialPort {
     }
 
     /// Up to `count` bytes (at least one), or nil on timeout/stop.
-    func read(count: Int, timeout: Double, stopping: () -> Bool) throws(Failure) -> [UInt8]? {
-        let deadline = Date().addingTimeInterval(timeout)
+    func read(count: Int, until deadline: Deadline, stopping: () -> Bool) throws(Failure) -> [UInt8]? {
         while pending.isEmpty {
             guard try waitReadable(until: deadline, stopping: stopping) else { return nil }
             try fill()
@@ -156,7 +172,7 @@ final class SerialPort {
                 usleep(5_000)
                 continue
             }
-            throw Failure(description: "serial port \(path) disconnected: \(String(cString: strerror(errno)))")
+            throw Failure(description: SystemError("serial port \(path) disconnected").description)
         }
     }
 }

@@ -1,4 +1,4 @@
-internal import CLua
+internal import CPlenumLua
 
 /// What a Swift host function returns to Lua.
 public enum HostReturn {
@@ -15,6 +15,8 @@ public enum HostReturn {
 public typealias HostFunction = (LuaArguments) -> HostReturn
 
 /// The arguments of one host-function call. Valid only during that call.
+///
+/// Reading arguments never allocates in Lua, so it can never raise.
 public struct LuaArguments {
     let state: OpaquePointer
 
@@ -22,7 +24,7 @@ public struct LuaArguments {
 
     public var count: Int { Int(lua_gettop(state)) }
 
-    /// Argument `index` (1-based), converted; `.nil` past the end.
+    /// Argument `index` (1-based), converted; `.nil` past the end. Strings must be valid UTF-8.
     public func value(_ index: Int) throws(LuaConversionError) -> LuaValue {
         let name = index < Self.names.count ? Self.names[index] : "argument \(index)"
         return try LuaState.convert(state, at: Int32(index), path: name)
@@ -32,14 +34,21 @@ public struct LuaArguments {
     /// name on every call.
     private static let names = (0..<9).map { "argument \($0)" }
 
+    /// A string argument's bytes, unchanged (any bytes: binary frames, Latin-1, NUL).
+    public func bytes(_ index: Int) -> [UInt8]? {
+        withBytes(index) { Array($0) }
+    }
+
+    /// A string argument that is valid UTF-8 (paths, names, options); nil otherwise.
     public func string(_ index: Int) -> String? {
+        withBytes(index) { String(validating: $0, as: UTF8.self) } ?? nil
+    }
+
+    private func withBytes<T>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
         guard lua_type(state, Int32(index)) == LUA_TSTRING else { return nil }
         var length = 0
         guard let pointer = lua_tolstring(state, Int32(index), &length) else { return nil }
-        return String(
-            decoding: UnsafeRawBufferPointer(start: pointer, count: length).bindMemory(to: UInt8.self),
-            as: UTF8.self
-        )
+        return body(UnsafeRawBufferPointer(start: pointer, count: length).bindMemory(to: UInt8.self))
     }
 
     public func number(_ index: Int) -> Double? {
@@ -47,6 +56,7 @@ public struct LuaArguments {
         return plenum_tonumber(state, Int32(index))
     }
 
+    /// An integer argument, or a float with an integral value in Int64's range.
     public func integer(_ index: Int) -> Int64? {
         guard lua_type(state, Int32(index)) == LUA_TNUMBER else { return nil }
         if plenum_isinteger(state, Int32(index)) != 0 { return plenum_tointeger(state, Int32(index)) }
@@ -56,9 +66,12 @@ public struct LuaArguments {
 
     public func isNil(_ index: Int) -> Bool { plenum_isnoneornil(state, Int32(index)) != 0 }
 
-    /// A Lua type name for messages: "nil", "number", "table", …
+    /// A type name for messages: "nil", "number", "table", … and "non-UTF-8 string" for a
+    /// string that `string(_:)` refuses.
     public func typeName(_ index: Int) -> String {
-        String(cString: lua_typename(state, lua_type(state, Int32(index))))
+        let type = lua_type(state, Int32(index))
+        if type == LUA_TSTRING && string(index) == nil { return "non-UTF-8 string" }
+        return String(cString: lua_typename(state, type))
     }
 }
 
@@ -68,34 +81,46 @@ final class HostFunctionBox {
 
     init(_ function: @escaping HostFunction) { self.function = function }
 
-    /// The C entry point every host function goes through.
-    static let thunk: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32 = { state, context in
-        guard let state, let context else { return 0 }
-        let box = Unmanaged<HostFunctionBox>.fromOpaque(context).takeUnretainedValue()
-        let result = box.function(LuaArguments(state))
-        switch result {
-        case .none:
-            return 0
-        case .one(let value):
-            return LuaState.push(value, onto: state) ? 1 : errorResult(state, "result too deeply nested")
-        case .many(let values):
-            guard lua_checkstack(state, Int32(values.count) + 1) != 0 else {
-                return errorResult(state, "too many results")
+    /// The C entry point every host function goes through: runs the Swift function and
+    /// describes its result for the trampoline, which builds it (under the memory cap) and
+    /// raises errors once Swift has returned.
+    static let thunk:
+        @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<plenum_host_result>?)
+            -> Void = { state, context, result in
+                guard let state, let context, let result else { return }
+                let box = Unmanaged<HostFunctionBox>.fromOpaque(context).takeUnretainedValue()
+                switch box.function(LuaArguments(state)) {
+                case .none:
+                    result.pointee.count = 0
+                case .one(let value):
+                    describe([value], in: result)
+                case .many(let values):
+                    describe(values, in: result)
+                case .error(let message):
+                    describe(error: message, in: result)
+                }
             }
-            for value in values where !LuaState.push(value, onto: state) {
-                return errorResult(state, "result too deeply nested")
-            }
-            return Int32(values.count)
-        case .error(let message):
-            return errorResult(state, message)
+
+    private static func describe(_ values: [LuaValue], in result: UnsafeMutablePointer<plenum_host_result>) {
+        guard values.count < 10_000 else { return describe(error: "too many results", in: result) }
+        let size = values.reduce(0) { $0 + LuaValueEncoding.size(of: $1) }
+        guard let buffer = plenum_result_reserve(result, size) else {
+            return describe(error: "not enough memory for this call's result", in: result)
         }
+        var offset = 0
+        for value in values { LuaValueEncoding.write(value, to: buffer, at: &offset) }
+        result.pointee.count = Int32(values.count)
     }
 
-    /// Leaves `file:line: message` on the stack and asks the trampoline to raise it.
-    private static func errorResult(_ state: OpaquePointer, _ message: String) -> Int32 {
-        luaL_where(state, 1)
-        _ = plenum_pushstring(state, message)
-        lua_concat(state, 2)
-        return PLENUM_HOST_ERROR
+    private static func describe(error message: String, in result: UnsafeMutablePointer<plenum_host_result>) {
+        var message = message
+        message.withUTF8 { bytes in
+            let count = plenum_result_reserve(result, bytes.count) == nil ? min(bytes.count, 256) : bytes.count
+            if count < bytes.count { _ = plenum_result_reserve(result, count) }
+            if count > 0, let base = bytes.baseAddress {
+                UnsafeMutableRawPointer(result.pointee.data).copyMemory(from: base, byteCount: count)
+            }
+        }
+        result.pointee.count = PLENUM_HOST_ERROR
     }
 }

@@ -1,12 +1,17 @@
 import FoundationEssentials
 
 /// The sandbox every script runs in: an allow-list of the standard library, `load` limited to
-/// text, and `require` limited to one library directory.
+/// text, `require` limited to one library directory, and no finalizers.
 ///
 /// Allowed: the base library without `dofile`, `loadfile` and bytecode loading; `string`
 /// (without `string.dump`), `table`, `math`, `utf8`, `coroutine`; `os.time`, `os.clock`,
 /// `os.date`, `os.difftime`; `debug.traceback`. Nothing else: no `io`, no `os.execute`,
 /// `os.exit`, `os.getenv`, `os.remove`, no `package`, no `debug` beyond `traceback`.
+///
+/// `setmetatable` refuses a metatable with a `__gc` field: Lua runs finalizers with its debug
+/// hooks switched off, so neither the CPU guard nor a stop request could interrupt one. (Lua
+/// marks an object for finalization only when its metatable has `__gc` at `setmetatable` time,
+/// so checking there is complete.)
 public enum LuaSandbox {
     /// The globals a script may see, with the members allowed for library tables.
     public static let allowList: [String: [String]?] = [
@@ -73,10 +78,10 @@ public enum LuaSandbox {
         guard let data = FileManager.default.contents(atPath: file) else {
             return .many([.nil, .string("module '\(name)' not found in \(libraryPath)")])
         }
-        return .many([.string(String(decoding: data, as: UTF8.self)), .string("lib/" + name + ".lua")])
+        return .many([.bytes([UInt8](data)), .string("lib/" + name + ".lua")])
     }
 
-    /// Removes everything not allowed and restricts `load` to text chunks.
+    /// Removes everything not allowed, restricts `load` to text chunks and refuses finalizers.
     private static let prelude = """
         local G = _G
         for name in pairs(G) do
@@ -99,6 +104,14 @@ public enum LuaSandbox {
           end
           if select("#", ...) > 0 then return raw_load(chunk, name, "t", ...) end
           return raw_load(chunk, name, "t")
+        end
+        local raw_setmetatable, raw_rawget, raw_type, raw_error = setmetatable, rawget, type, error
+        G.setmetatable = function(object, metatable)
+          if raw_type(metatable) == "table" and raw_rawget(metatable, "__gc") ~= nil then
+            raw_error("setmetatable: __gc finalizers are not allowed in device scripts "
+              .. "(they run where the CPU guard cannot stop them)", 2)
+          end
+          return raw_setmetatable(object, metatable)
         end
         """
 

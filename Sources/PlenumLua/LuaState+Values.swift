@@ -1,4 +1,4 @@
-internal import CLua
+internal import CPlenumLua
 
 /// Conversion between Lua stack values and `LuaValue`, without ever raising a Lua error:
 /// only raw table access, stack space checked before pushing.
@@ -45,7 +45,11 @@ extension LuaState {
             let pointer = lua_tolstring(state, index, &length)!
             let bytes = UnsafeRawBufferPointer(start: pointer, count: length).bindMemory(to: UInt8.self)
             guard let string = String(validating: bytes, as: UTF8.self) else {
-                throw LuaConversionError(path: path, reason: "string is not valid UTF-8")
+                throw LuaConversionError(
+                    path: path,
+                    reason:
+                        "string is not valid UTF-8 (JSON strings must be UTF-8; send binary data as a list of byte values)"
+                )
             }
             return .string(string)
         case LUA_TTABLE:
@@ -129,41 +133,5 @@ extension LuaState {
             plenum_pop(state, 1)
         }
         return .table(table)
-    }
-
-    /// Pushes `value`; false (nothing pushed) when the stack cannot grow.
-    static func push(_ value: LuaValue, onto state: OpaquePointer) -> Bool {
-        let top = lua_gettop(state)
-        if pushValue(value, onto: state) { return true }
-        lua_settop(state, top)
-        return false
-    }
-
-    private static func pushValue(_ value: LuaValue, onto state: OpaquePointer) -> Bool {
-        guard lua_checkstack(state, 3) != 0 else { return false }
-        switch value {
-        case .nil: lua_pushnil(state)
-        case .boolean(let b): lua_pushboolean(state, b ? 1 : 0)
-        case .integer(let i): lua_pushinteger(state, lua_Integer(i))
-        case .number(let d): lua_pushnumber(state, d)
-        case .string(let s):
-            var s = s
-            s.withUTF8 { bytes in
-                _ = bytes.withMemoryRebound(to: CChar.self) { lua_pushlstring(state, $0.baseAddress, $0.count) }
-            }
-        case .array(let items):
-            lua_createtable(state, Int32(items.count), 0)
-            for (i, item) in items.enumerated() {
-                guard pushValue(item, onto: state) else { return false }
-                lua_rawseti(state, -2, lua_Integer(i + 1))
-            }
-        case .table(let fields):
-            lua_createtable(state, 0, Int32(fields.count))
-            for (key, item) in fields {
-                guard pushValue(.string(key), onto: state), pushValue(item, onto: state) else { return false }
-                lua_rawset(state, -3)
-            }
-        }
-        return true
     }
 }

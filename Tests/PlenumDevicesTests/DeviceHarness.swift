@@ -1,13 +1,15 @@
 import Foundation
 import Logging
 import PlenumCore
-import PlenumDevices
 import PlenumTestSupport
+import Synchronization
+
+@testable import PlenumDevices
 
 let fixturePlugins = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path + "/plugins"
 
 /// A store and supervisor running fixture scripts, with the log recorded.
-final class DeviceHarness {
+final class DeviceHarness: Sendable {
     let store = ChannelStore()
     let log = LogRecorder()
     let supervisor: DeviceSupervisor
@@ -16,7 +18,8 @@ final class DeviceHarness {
         supervisor = DeviceSupervisor(store: store, logger: log.logger())
     }
 
-    deinit { supervisor.stopAll() }
+    /// Tests end with the devices stopped even if an expectation failed midway.
+    deinit { supervisor.stopAllBlocking() }
 
     static func spec(
         _ name: String,
@@ -44,13 +47,48 @@ final class DeviceHarness {
     func version(_ path: String) -> UInt64 { store.latest(try! ChannelPath(path))?.version ?? 0 }
     func status(_ name: String) -> JSONValue? { value("/plenum/devices/\(name)/status") }
 
-    /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-    func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(10_000)
+    /// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.
+    /// Polls on a thread of its own: a concurrency pool kept busy by other tests can delay when
+    /// the test resumes, but not when the condition is checked.
+    func eventually(timeout: Double = 10, _ condition: @escaping @Sendable () -> Bool) async -> Bool {
+        (try? await offPool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if condition() { return true }
+                usleep(10_000)
+            }
+            return condition()
+        }) ?? false
+    }
+
+    /// Records every value published to `pattern` from now on, drained on a thread of its own
+    /// often enough that none is conflated away, until `stop()`.
+    func record(_ pattern: String) throws -> ChannelRecorder {
+        ChannelRecorder(store: store, feed: store.makeFeed(filter: try ChannelPattern(pattern)))
+    }
+}
+
+/// Values published to some channels, in order (see `DeviceHarness.record`).
+final class ChannelRecorder: Sendable {
+    private let values = Mutex<[JSONValue]>([])
+    private let running = Atomic<Bool>(true)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(store: ChannelStore, feed: ChangeFeed) {
+        Thread.detachNewThread { [self] in
+            while running.load(ordering: .relaxed) {
+                let changes = store.drain(feed).map(\.value)
+                if !changes.isEmpty { values.withLock { $0 += changes } }
+                usleep(2_000)
+            }
+            done.signal()
         }
-        return condition()
+    }
+
+    var recorded: [JSONValue] { values.withLock { $0 } }
+
+    func stop() async {
+        running.store(false, ordering: .relaxed)
+        _ = try? await offPool { [done] in done.wait() }
     }
 }

@@ -1,17 +1,19 @@
 import Foundation
 import PlenumCore
-import PlenumDevices
+import PlenumTestSupport
 import Testing
+
+@testable import PlenumDevices
 
 /// Devices through the real runtime: OS threads, Lua states, the hub API, supervision.
 @Suite struct DeviceRuntimeTests {
-    @Test func publishReadAndWaitAcrossTwoDeviceThreads() throws {
+    @Test func publishReadAndWaitAcrossTwoDeviceThreads() async throws {
         let hub = DeviceHarness()
-        hub.supervisor.apply([
+        await hub.supervisor.apply([
             DeviceHarness.spec("producer", script: "producer.lua"),
             DeviceHarness.spec("echo", script: "echo.lua", params: .object(["source": .string("/t/producer/value")])),
         ])
-        #expect(hub.eventually { hub.version("/t/echo/echo") >= 5 })
+        #expect(await hub.eventually { hub.version("/t/echo/echo") >= 5 })
         let echo = try #require(hub.value("/t/echo/echo"))
         let value = try #require(echo["value"]?.numberValue)
         #expect(value.truncatingRemainder(dividingBy: 10) == 0)
@@ -20,17 +22,19 @@ import Testing
         #expect(hub.status("producer")?["state"] == .string("running"))
     }
 
-    @Test func paramsAndRequireFromLib() {
+    @Test func paramsAndRequireFromLib() async {
         let hub = DeviceHarness()
-        hub.supervisor.apply([DeviceHarness.spec("lib", script: "uses_lib.lua", params: .object(["raw": .integer(14)]))]
+        await hub.supervisor.apply([
+            DeviceHarness.spec("lib", script: "uses_lib.lua", params: .object(["raw": .integer(14)]))
+        ]
         )
-        #expect(hub.eventually { hub.value("/t/lib/scaled") == .integer(42) })
+        #expect(await hub.eventually { hub.value("/t/lib/scaled") == .integer(42) })
     }
 
-    @Test func badPublishesAreCatchableErrorsWithReasons() throws {
+    @Test func badPublishesAreCatchableErrorsWithReasons() async throws {
         let hub = DeviceHarness()
-        hub.supervisor.apply([DeviceHarness.spec("pub", script: "bad_publish.lua")])
-        #expect(hub.eventually { hub.value("/t/pub/reasons") != nil })
+        await hub.supervisor.apply([DeviceHarness.spec("pub", script: "bad_publish.lua")])
+        #expect(await hub.eventually { hub.value("/t/pub/reasons") != nil })
         #expect(
             hub.value("/t/pub/reasons")
                 == .array([
@@ -57,19 +61,21 @@ import Testing
         ("crash_mid_run.lua", "backoff", "crash_mid_run.lua:4: attempt to index a nil value (local 't')"),
         ("spin.lua", "backoff", "CPU guard: the script ran too long without calling a blocking hub function"),
         ("bomb.lua", "backoff", "not enough memory"),
+        ("pattern_bomb.lua", "backoff", "pattern_bomb.lua:1: CPU guard: the script ran too long"),
+        ("finalizer.lua", "backoff", "finalizer.lua:1: setmetatable: __gc finalizers are not allowed"),
     ])
-    func faultsAreContainedAndReported(script: String, state: String, error: String) throws {
+    func faultsAreContainedAndReported(script: String, state: String, error: String) async throws {
         let hub = DeviceHarness()
-        hub.supervisor.apply([
+        await hub.supervisor.apply([
             DeviceHarness.spec("healthy", script: "producer.lua"),
             DeviceHarness.spec("faulty", script: script),
         ])
-        #expect(hub.eventually { hub.status("faulty")?["last_error"]?.stringValue?.contains(error) == true })
-        #expect(hub.eventually { hub.status("faulty")?["state"] == .string(state) })
+        #expect(await hub.eventually { hub.status("faulty")?["last_error"]?.stringValue?.contains(error) == true })
+        #expect(await hub.eventually { hub.status("faulty")?["state"] == .string(state) })
         let before = hub.version("/t/healthy/value")
-        #expect(hub.eventually { hub.version("/t/healthy/value") > before + 3 })
+        #expect(await hub.eventually { hub.version("/t/healthy/value") > before + 3 })
         if state == "backoff" {
-            #expect(hub.eventually { (hub.status("faulty")?["restarts"]?.numberValue ?? 0) >= 1 })
+            #expect(await hub.eventually { (hub.status("faulty")?["restarts"]?.numberValue ?? 0) >= 1 })
         }
         #expect(hub.log.entries.contains { $0.contains("device.name=faulty") && $0.hasPrefix("error") })
     }
@@ -82,48 +88,46 @@ import Testing
         ("load_binary", "load: only text chunks are allowed"),
         ("dofile", "attempt to call a nil value (global 'dofile')"),
     ])
-    func sandboxEscapesFail(attempt: String, error: String) {
+    func sandboxEscapesFail(attempt: String, error: String) async {
         let hub = DeviceHarness()
-        hub.supervisor.apply([
+        await hub.supervisor.apply([
             DeviceHarness.spec("escape", script: "escape.lua", params: .object(["attempt": .string(attempt)]))
         ])
-        #expect(hub.eventually { hub.status("escape")?["last_error"]?.stringValue?.contains(error) == true })
+        #expect(await hub.eventually { hub.status("escape")?["last_error"]?.stringValue?.contains(error) == true })
         #expect(!FileManager.default.fileExists(atPath: "/tmp/plenum-escaped"))
     }
 
-    @Test func aScriptIgnoringStopIsInterruptedAfterItsGrace() {
+    @Test func aScriptIgnoringStopIsInterruptedAfterItsGrace() async throws {
         let hub = DeviceHarness()
-        hub.supervisor.apply([DeviceHarness.spec("stubborn", script: "stubborn.lua") { $0.cpuGuardSeconds = 60 }])
-        #expect(hub.eventually { hub.status("stubborn")?["state"] == .string("running") })
-        let start = Date()
-        hub.supervisor.stopAll()
-        let took = Date().timeIntervalSince(start)
+        await hub.supervisor.apply([DeviceHarness.spec("stubborn", script: "stubborn.lua") { $0.cpuGuardSeconds = 60 }])
+        #expect(await hub.eventually { hub.status("stubborn")?["state"] == .string("running") })
+        // Timed on a thread of its own (a busy concurrency pool would only delay the test's
+        // resumption, not the stop).
+        let took = try await offPool {
+            let start = Date()
+            hub.supervisor.stopAllBlocking()
+            return Date().timeIntervalSince(start)
+        }
         #expect(took >= 0.4 && took < 3, "stop took \(took) s")
         #expect(hub.status("stubborn")?["state"] == .string("stopped"))
         #expect(hub.log.entries.contains { $0.contains("did not stop within its grace period") })
     }
 
-    @Test func restartsBackOffExponentially() throws {
+    @Test func restartsBackOffExponentially() async throws {
         let hub = DeviceHarness()
-        let feed = hub.store.makeFeed(filter: try ChannelPattern("/plenum/devices/crashy/status"))
-        hub.supervisor.apply([DeviceHarness.spec("crashy", script: "crash_at_load.lua")])
-        var backoffs: [Double] = []
-        let deadline = Date().addingTimeInterval(10)
-        var lastRestarts = -1.0
-        while backoffs.count < 4 && Date() < deadline {
-            for change in hub.store.drain(feed) {
-                guard let retry = change.value["retry_in_s"]?.numberValue,
-                    let restarts = change.value["restarts"]?.numberValue, restarts != lastRestarts
-                else { continue }
-                lastRestarts = restarts
-                backoffs.append(retry)
+        let recorder = try hub.record("/plenum/devices/crashy/status")
+        await hub.supervisor.apply([DeviceHarness.spec("crashy", script: "crash_at_load.lua")])
+        #expect(
+            await hub.eventually {
+                recorder.recorded.contains { $0["retry_in_s"] == .double(1.6) }
             }
-            usleep(5_000)
-        }
-        #expect(backoffs == [0.2, 0.4, 0.8, 1.6])
+        )
+        await recorder.stop()
+        let backoffs = recorder.recorded.compactMap { $0["retry_in_s"]?.numberValue }
+        #expect(backoffs.prefix(4) == [0.2, 0.4, 0.8, 1.6])
     }
 
-    @Test func reloadingAGoodScriptChangesBehaviourAndABadOneKeepsTheOld() throws {
+    @Test func reloadingAGoodScriptChangesBehaviourAndABadOneKeepsTheOld() async throws {
         let directory = NSTemporaryDirectory() + "plenum-reload-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -134,45 +138,90 @@ import Testing
             encoding: .utf8
         )
         let hub = DeviceHarness()
-        hub.supervisor.apply([DeviceHarness.spec("v", script: "version.lua", directory: directory)])
-        #expect(hub.eventually { hub.value("/t/v/version") == .string("v1") })
+        await hub.supervisor.apply([DeviceHarness.spec("v", script: "version.lua", directory: directory)])
+        #expect(await hub.eventually { hub.value("/t/v/version") == .string("v1") })
 
         try "while hub.sleep(0.02) do hub.publish('version', 'v2') end".write(
             toFile: script,
             atomically: true,
             encoding: .utf8
         )
-        hub.supervisor.reloadChangedScripts()
-        #expect(hub.eventually { hub.value("/t/v/version") == .string("v2") })
+        await hub.supervisor.reloadChangedScripts()
+        #expect(await hub.eventually { hub.value("/t/v/version") == .string("v2") })
 
         try "while hub.sleep(0.02) do hub.publish('version', 'v3') en".write(
             toFile: script,
             atomically: true,
             encoding: .utf8
         )
-        hub.supervisor.reloadChangedScripts()
+        await hub.supervisor.reloadChangedScripts()
         #expect(
-            hub.eventually {
+            await hub.eventually {
                 hub.status("v")?["last_error"]?.stringValue?.hasPrefix(
                     "reload failed, previous version still running: version.lua:1:"
                 ) == true
             }
         )
         let before = hub.version("/t/v/version")
-        #expect(hub.eventually { hub.version("/t/v/version") > before + 3 })
+        #expect(await hub.eventually { hub.version("/t/v/version") > before + 3 })
         #expect(hub.value("/t/v/version") == .string("v2"))
         #expect(hub.status("v")?["state"] == .string("running"))
     }
 
-    @Test func applyAddsRemovesAndKeepsUnchangedDevices() {
+    @Test func applyAddsRemovesAndKeepsUnchangedDevices() async {
         let hub = DeviceHarness()
         let producer = DeviceHarness.spec("producer", script: "producer.lua")
-        hub.supervisor.apply([producer, DeviceHarness.spec("other", script: "version.lua")])
-        #expect(hub.eventually { hub.version("/t/other/version") > 0 && hub.version("/t/producer/value") > 0 })
-        hub.supervisor.apply([producer])
+        await hub.supervisor.apply([producer, DeviceHarness.spec("other", script: "version.lua")])
+        #expect(await hub.eventually { hub.version("/t/other/version") > 0 && hub.version("/t/producer/value") > 0 })
+        await hub.supervisor.apply([producer])
         #expect(hub.supervisor.deviceNames == ["producer"])
-        #expect(hub.eventually { hub.status("other")?["state"] == .string("stopped") })
+        #expect(await hub.eventually { hub.status("other")?["state"] == .string("stopped") })
         let restarts = hub.status("producer")?["restarts"]
         #expect(restarts == .integer(0))
+    }
+
+    /// Script files are bytes: a NUL inside one (in a string, in a comment) does not end it.
+    @Test func aScriptHoldingNULBytesRunsWhole() async {
+        let hub = DeviceHarness()
+        await hub.supervisor.apply([DeviceHarness.spec("nul", script: "nul.lua")])
+        #expect(await hub.eventually { hub.value("/t/nul/after") == .string("the whole file ran") })
+        #expect(hub.value("/t/nul/length") == .integer(3))
+    }
+
+    /// A device whose script did not compile (`failed`) starts once the file is fixed; a later
+    /// broken edit keeps the fixed version running and says so.
+    @Test func aFailedDeviceStartsWhenItsScriptIsFixed() async throws {
+        let directory = NSTemporaryDirectory() + "plenum-fix-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let script = directory + "/fix.lua"
+        try "local = 1".write(toFile: script, atomically: true, encoding: .utf8)
+        let hub = DeviceHarness()
+        await hub.supervisor.apply([DeviceHarness.spec("fix", script: "fix.lua", directory: directory)])
+        #expect(hub.status("fix")?["state"] == .string("failed"))
+        #expect(hub.status("fix")?["last_error"] == .string("fix.lua:1: <name> expected near '='"))
+
+        try "while hub.sleep(0.02) do hub.publish('fixed', true) end".write(
+            toFile: script,
+            atomically: true,
+            encoding: .utf8
+        )
+        await hub.supervisor.reloadChangedScripts()
+        #expect(await hub.eventually { hub.value("/t/fix/fixed") == .bool(true) })
+        #expect(hub.status("fix")?["state"] == .string("running"))
+
+        try "while hub.sleep(0.02) do hub.publish('fixed', false) en".write(
+            toFile: script,
+            atomically: true,
+            encoding: .utf8
+        )
+        await hub.supervisor.reloadChangedScripts()
+        #expect(
+            hub.status("fix")?["last_error"]?.stringValue?.hasPrefix(
+                "reload failed, previous version still running: fix.lua:1:"
+            ) == true
+        )
+        #expect(hub.status("fix")?["state"] == .string("running"))
+        #expect(hub.value("/t/fix/fixed") == .bool(true))
     }
 }

@@ -7,7 +7,7 @@ import Testing
 
 /// `hub.modbus` from scripts, against pymodbus and against our own server.
 @Suite(.serialized) struct ModbusAPITests {
-    @Test func scriptsReadWriteAndDecodeEveryTypeAndOrder() throws {
+    @Test func scriptsReadWriteAndDecodeEveryTypeAndOrder() async throws {
         let peer = try ModbusPeer.tcp()
         let hub = DeviceHarness()
         let vectors: [JSONValue] = peer.vectors.map { vector in
@@ -16,14 +16,14 @@ import Testing
                 "address": .integer(Int64(vector.address)), "count": .integer(Int64(vector.registers.count)),
             ])
         }
-        hub.supervisor.apply([
+        await hub.supervisor.apply([
             DeviceHarness.spec(
                 "mb",
                 script: "modbus_probe.lua",
                 params: .object(["port": .integer(Int64(peer.port)), "vectors": .array(vectors)])
             ) { $0.cpuGuardSeconds = 5 }
         ])
-        #expect(hub.eventually { hub.value("/t/mb/done") == .bool(true) })
+        #expect(await hub.eventually { hub.value("/t/mb/done") == .bool(true) })
         guard case .array(let decoded)? = hub.value("/t/mb/decoded") else {
             Issue.record("no decoded values: \(String(describing: hub.status("mb")))")
             return
@@ -80,19 +80,19 @@ import Testing
         )
     }
 
-    @Test func aStopInterruptsABlockedCallWithinTheGracePeriod() throws {
+    @Test func aStopInterruptsABlockedCallWithinTheGracePeriod() async throws {
         let silent = try SilentListener()
         let hub = DeviceHarness()
-        hub.supervisor.apply([
+        await hub.supervisor.apply([
             DeviceHarness.spec(
                 "blocked",
                 script: "modbus_block.lua",
                 params: .object(["port": .integer(Int64(silent.port))])
             )
         ])
-        #expect(hub.eventually { hub.value("/t/blocked/reading") == .bool(true) })
+        #expect(await hub.eventually { hub.value("/t/blocked/reading") == .bool(true) })
         usleep(100_000)
-        hub.supervisor.stopAll()
+        await hub.supervisor.stopAll()
         #expect(hub.status("blocked")?["state"] == .string("stopped"))
         #expect(!hub.log.entries.contains { $0.contains("did not stop within its grace period") })
         #expect(
@@ -100,25 +100,25 @@ import Testing
         )
     }
 
-    @Test func aLongBlockingCallDoesNotTripTheCPUGuard() throws {
+    @Test func aLongBlockingCallDoesNotTripTheCPUGuard() async throws {
         let silent = try SilentListener()
         let hub = DeviceHarness()
-        hub.supervisor.apply([
+        await hub.supervisor.apply([
             DeviceHarness.spec(
                 "slow",
                 script: "modbus_block.lua",
                 params: .object(["port": .integer(Int64(silent.port)), "timeout": .double(1.0)])
             )
         ])
-        #expect(hub.eventually { hub.value("/t/slow/survived") == .bool(true) })
+        #expect(await hub.eventually { hub.value("/t/slow/survived") == .bool(true) })
         #expect(hub.value("/t/slow/result")?.stringValue?.contains("modbus timeout: no response within 1.0 s") == true)
         #expect(hub.status("slow")?["state"] == .string("running"))
     }
 
-    @Test func aScriptServesRegistersAndSeesClientWrites() throws {
+    @Test func aScriptServesRegistersAndSeesClientWrites() async throws {
         let hub = DeviceHarness()
-        hub.supervisor.apply([DeviceHarness.spec("srv", script: "modbus_serve.lua")])
-        #expect(hub.eventually { hub.value("/t/srv/port") != nil })
+        await hub.supervisor.apply([DeviceHarness.spec("srv", script: "modbus_serve.lua")])
+        #expect(await hub.eventually { hub.value("/t/srv/port") != nil })
         let port = Int(try #require(hub.value("/t/srv/port")?.numberValue))
         let client = try ModbusClient(.init(endpoint: .tcp(host: "127.0.0.1", port: port), unit: 1))
         #expect(
@@ -129,29 +129,29 @@ import Testing
             at: 10,
             values: try RegisterCodec.encode(.double(7.25), as: .init(.f32)).map(Int.init)
         )
-        #expect(hub.eventually { hub.value("/t/srv/setpoint") == .double(7.25) })
-        hub.supervisor.apply([])
+        #expect(await hub.eventually { hub.value("/t/srv/setpoint") == .double(7.25) })
+        await hub.supervisor.apply([])
         let refused = #expect(throws: ModbusError.self) { try client.readHoldingRegisters(at: 0, count: 2) }
         #expect(refused?.kind == .connection || refused?.kind == .timeout)
     }
 
-    @Test func connectionsCloseWhenTheScriptEnds() throws {
+    @Test func connectionsCloseWhenTheScriptEnds() async throws {
         var configuration = ModbusServer.Configuration()
         configuration.port = 0
         let server = try ModbusServer(configuration)
         defer { server.stop() }
         try server.setRegisters(.holdingRegisters, at: 0, [77])
         let hub = DeviceHarness()
-        hub.supervisor.apply([
+        await hub.supervisor.apply([
             DeviceHarness.spec(
                 "once",
                 script: "modbus_once.lua",
                 params: .object(["port": .integer(Int64(server.port))])
             )
         ])
-        #expect(hub.eventually { hub.value("/t/once/value") == .integer(77) })
-        #expect(hub.eventually { hub.status("once")?["state"] == .string("stopped") })
-        #expect(hub.eventually { server.connections == 0 })
+        #expect(await hub.eventually { hub.value("/t/once/value") == .integer(77) })
+        #expect(await hub.eventually { hub.status("once")?["state"] == .string("stopped") })
+        #expect(await hub.eventually { server.connections == 0 })
         #expect(server.requestsServed == 1)
     }
 }

@@ -6,8 +6,8 @@ import Testing
 
 /// plugins/modbus_device.lua against pymodbus: a register map in params becomes channels.
 @Suite(.serialized) struct ModbusDeviceTests {
-    private func device(_ hub: DeviceHarness, _ params: [String: JSONValue]) {
-        hub.supervisor.apply([
+    private func device(_ hub: DeviceHarness, _ params: [String: JSONValue]) async {
+        await hub.supervisor.apply([
             DeviceHarness.spec(
                 "meter",
                 script: "modbus_device.lua",
@@ -26,7 +26,7 @@ import Testing
         return .object(fields)
     }
 
-    @Test func everyTypeAndOrderIsPublishedFromFewRequests() throws {
+    @Test func everyTypeAndOrderIsPublishedFromFewRequests() async throws {
         let peer = try ModbusPeer.tcp()
         let hub = DeviceHarness()
         var points: [JSONValue] = peer.vectors.map { vector in
@@ -42,7 +42,7 @@ import Testing
         points.append(
             point("di1", "discrete", 1, ["values": .object(["true": .string("on"), "false": .string("off")])])
         )
-        device(
+        await device(
             hub,
             [
                 "host": .string("127.0.0.1"), "port": .integer(Int64(peer.port)), "poll_s": .double(0.2),
@@ -50,7 +50,7 @@ import Testing
             ]
         )
         #expect(
-            hub.eventually {
+            await hub.eventually {
                 hub.value("/t/meter/modbus/link") == .string("online") && hub.value("/t/meter/di1") != nil
             }
         )
@@ -70,10 +70,10 @@ import Testing
         #expect(hub.value("/t/meter/modbus/points")?["f32_CDAB"]?["type"] == .string("f32"))
     }
 
-    @Test func aKilledPeerIsATimeoutAndTheDeviceRecoversByItself() throws {
+    @Test func aKilledPeerIsATimeoutAndTheDeviceRecoversByItself() async throws {
         let peer = try ModbusPeer.tcp()
         let hub = DeviceHarness()
-        device(
+        await device(
             hub,
             [
                 "host": .string("127.0.0.1"), "port": .integer(Int64(peer.port)), "poll_s": .double(0.1),
@@ -81,36 +81,36 @@ import Testing
                 "points": .array([point("u16", "holding", 0)]),
             ]
         )
-        #expect(hub.eventually { hub.value("/t/meter/modbus/link") == .string("online") })
+        #expect(await hub.eventually { hub.value("/t/meter/modbus/link") == .string("online") })
         #expect(hub.value("/t/meter/u16") == .integer(0xBEEF))
         peer.kill()
-        #expect(hub.eventually { hub.value("/t/meter/modbus/link") == .string("timeout") })
-        #expect(hub.eventually { hub.log.entries.contains { $0.contains("link: timeout modbus connection:") } })
+        #expect(await hub.eventually { hub.value("/t/meter/modbus/link") == .string("timeout") })
+        #expect(await hub.eventually { hub.log.entries.contains { $0.contains("link: timeout modbus connection:") } })
         let down = hub.version("/t/meter/u16")
         try peer.restart()
-        #expect(hub.eventually { hub.value("/t/meter/modbus/link") == .string("online") })
-        #expect(hub.eventually { hub.version("/t/meter/u16") > down })
+        #expect(await hub.eventually { hub.value("/t/meter/modbus/link") == .string("online") })
+        #expect(await hub.eventually { hub.version("/t/meter/u16") > down })
         #expect(hub.status("meter")?["state"] == .string("running"))
         #expect(hub.status("meter")?["restarts"] == .integer(0))
     }
 
-    @Test func aSilentDeviceIsReportedAsTimeout() throws {
+    @Test func aSilentDeviceIsReportedAsTimeout() async throws {
         let silent = try SilentListener()
         let hub = DeviceHarness()
-        device(
+        await device(
             hub,
             [
                 "host": .string("127.0.0.1"), "port": .integer(Int64(silent.port)), "timeout": .double(0.2),
                 "points": .array([point("u16", "holding", 0)]),
             ]
         )
-        #expect(hub.eventually { hub.value("/t/meter/modbus/link") == .string("timeout") })
+        #expect(await hub.eventually { hub.value("/t/meter/modbus/link") == .string("timeout") })
     }
 
-    @Test func anExceptionIsAnErrorStateAndOtherPointsKeepPolling() throws {
+    @Test func anExceptionIsAnErrorStateAndOtherPointsKeepPolling() async throws {
         let peer = try ModbusPeer.tcp()
         let hub = DeviceHarness()
-        device(
+        await device(
             hub,
             [
                 "host": .string("127.0.0.1"), "port": .integer(Int64(peer.port)), "poll_s": .double(0.1),
@@ -118,7 +118,7 @@ import Testing
             ]
         )
         #expect(
-            hub.eventually {
+            await hub.eventually {
                 hub.value("/t/meter/modbus/link")
                     == .string(
                         "error: modbus exception: illegal data address (read 1 holding register at 5000) (tcp 127.0.0.1:\(peer.port), unit 1)"
@@ -126,15 +126,15 @@ import Testing
             }
         )
         let before = hub.version("/t/meter/good")
-        #expect(hub.eventually { hub.version("/t/meter/good") > before + 2 })
+        #expect(await hub.eventually { hub.version("/t/meter/good") > before + 2 })
     }
 
-    @Test func rtuOverAPtyWithACorruptedCRCIsAnErrorThenFine() throws {
+    @Test func rtuOverAPtyWithACorruptedCRCIsAnErrorThenFine() async throws {
         let link = try SerialLink()
         let peer = try ModbusPeer.rtu(path: link.deviceSide)
         defer { withExtendedLifetime(peer) {} }
         let hub = DeviceHarness()
-        device(
+        await device(
             hub,
             [
                 "serial": .string(link.hubSide), "baud": .integer(9_600), "poll_s": .double(0.1),
@@ -144,14 +144,14 @@ import Testing
                 ]),
             ]
         )
-        #expect(hub.eventually { hub.value("/t/meter/f32")?.numberValue.map { Float($0) } == Float(42.4242) })
+        #expect(await hub.eventually { hub.value("/t/meter/f32")?.numberValue.map { Float($0) } == Float(42.4242) })
         #expect(
-            hub.eventually {
+            await hub.eventually {
                 hub.value("/t/meter/modbus/link")?.stringValue?.hasPrefix(
                     "error: modbus crc: CRC error in the response (read 1 holding register at 950)"
                 ) == true
             }
         )
-        #expect(hub.eventually { hub.value("/t/meter/modbus/link") == .string("online") })
+        #expect(await hub.eventually { hub.value("/t/meter/modbus/link") == .string("online") })
     }
 }

@@ -20,6 +20,25 @@ final class PseudoTerminal {
         _ = text.withCString { Glibc.write(master, $0, strlen($0)) }
     }
 
+    func write(bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { Glibc.write(master, $0.baseAddress, $0.count) }
+    }
+
+    /// Reads what the device side wrote until `count` bytes arrived or `timeout` passed.
+    func read(count: Int, timeout: Double = 5) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        var received: [UInt8] = []
+        let deadline = Date().addingTimeInterval(timeout)
+        while received.count < count && Date() < deadline {
+            var poller = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+            if poll(&poller, 1, 100) > 0 {
+                let n = Glibc.read(master, &buffer, min(buffer.count, count - received.count))
+                if n > 0 { received += buffer[0..<n] }
+            }
+        }
+        return received
+    }
+
     /// Reads what the device side wrote, until `until` appears or `timeout` passes.
     func read(until marker: String, timeout: Double = 5) -> String {
         var buffer = [UInt8](repeating: 0, count: 256)

@@ -1,6 +1,8 @@
 import Foundation
 import PlenumCore
 import PlenumDevices
+import PlenumTestSupport
+import Synchronization
 import Testing
 
 /// The scripts in plugins/, run through the real device runtime.
@@ -8,36 +10,39 @@ import Testing
     static let plugins = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("plugins").path
 
-    private func chiller(_ hub: DeviceHarness, _ params: [String: JSONValue]) {
+    private func chiller(_ hub: DeviceHarness, _ params: [String: JSONValue]) async {
         var all: [String: JSONValue] = [
             "period": .double(0.05), "day_seconds": .integer(4), "supply_tau_s": .double(0.3),
         ]
         all.merge(params) { _, new in new }
-        hub.supervisor.apply([
+        await hub.supervisor.apply([
             DeviceHarness.spec("ch", script: "chiller.lua", params: .object(all), directory: Self.plugins) {
                 $0.prefix = try! ChannelPath("/p/ch")
             }
         ])
     }
 
-    /// Samples `path` every 50 ms for `seconds`.
-    private func sample(_ hub: DeviceHarness, _ paths: [String], seconds: Double) -> [[String: Double]] {
-        var rows: [[String: Double]] = []
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            var row: [String: Double] = [:]
-            for path in paths { row[path] = hub.value(path)?.numberValue }
-            if row.count == paths.count { rows.append(row) }
-            usleep(50_000)
-        }
-        return rows
+    /// Samples `path` every 50 ms for `seconds`, on a thread of its own (a busy concurrency pool
+    /// would thin the samples out).
+    private func sample(_ hub: DeviceHarness, _ paths: [String], seconds: Double) async -> [[String: Double]] {
+        (try? await offPool {
+            var rows: [[String: Double]] = []
+            let end = Date().addingTimeInterval(seconds)
+            while Date() < end {
+                var row: [String: Double] = [:]
+                for path in paths { row[path] = hub.value(path)?.numberValue }
+                if row.count == paths.count { rows.append(row) }
+                usleep(50_000)
+            }
+            return rows
+        }) ?? []
     }
 
-    @Test func chillerStaysInPhysicalRangesAndPowerFollowsLoad() throws {
+    @Test func chillerStaysInPhysicalRangesAndPowerFollowsLoad() async throws {
         let hub = DeviceHarness()
-        chiller(hub, ["capacity_kw": .integer(400)])
-        #expect(hub.eventually { hub.value("/p/ch/cop") != nil })
-        let rows = sample(
+        await chiller(hub, ["capacity_kw": .integer(400)])
+        #expect(await hub.eventually { hub.value("/p/ch/cop") != nil })
+        let rows = await sample(
             hub,
             [
                 "/p/ch/supply_temp", "/p/ch/return_temp", "/p/ch/load_pct", "/p/ch/power_kw", "/p/ch/cop",
@@ -64,37 +69,37 @@ import Testing
         #expect(hub.value("/p/ch/status") == .string("running"))
     }
 
-    @Test func refrigerantLossDriftsTheSupplyUp() {
+    @Test func refrigerantLossDriftsTheSupplyUp() async {
         let hub = DeviceHarness()
-        chiller(
+        await chiller(
             hub,
             ["fault": .string("refrigerant_loss"), "fault_start_s": .double(0.5), "fault_rate_k_per_min": .integer(60)]
         )
-        #expect(hub.eventually(timeout: 10) { (hub.value("/p/ch/supply_temp")?.numberValue ?? 0) > 9 })
+        #expect(await hub.eventually(timeout: 10) { (hub.value("/p/ch/supply_temp")?.numberValue ?? 0) > 9 })
         #expect(hub.value("/p/ch/status") == .string("running"))
     }
 
-    @Test func aStuckSensorStopsChanging() throws {
+    @Test func aStuckSensorStopsChanging() async throws {
         let hub = DeviceHarness()
-        chiller(hub, ["fault": .string("stuck_sensor"), "fault_start_s": .double(0.3)])
-        usleep(800_000)
+        await chiller(hub, ["fault": .string("stuck_sensor"), "fault_start_s": .double(0.3)])
+        try await Task.sleep(for: .milliseconds(800))
         let first = hub.version("/p/ch/supply_temp")
-        let values = sample(hub, ["/p/ch/supply_temp"], seconds: 1).map { $0["/p/ch/supply_temp"]! }
+        let values = await sample(hub, ["/p/ch/supply_temp"], seconds: 1).map { $0["/p/ch/supply_temp"]! }
         #expect(hub.version("/p/ch/supply_temp") > first + 5)
         #expect(Set(values).count == 1)
     }
 
-    @Test func aTrippedCompressorStopsAndWarms() {
+    @Test func aTrippedCompressorStopsAndWarms() async {
         let hub = DeviceHarness()
-        chiller(hub, ["fault": .string("compressor_trip"), "fault_start_s": .double(0.3)])
-        #expect(hub.eventually { hub.value("/p/ch/status") == .string("tripped") })
-        #expect(hub.eventually { hub.value("/p/ch/power_kw")?.numberValue == 0 })
-        #expect(hub.eventually { (hub.value("/p/ch/supply_temp")?.numberValue ?? 0) > 8 })
+        await chiller(hub, ["fault": .string("compressor_trip"), "fault_start_s": .double(0.3)])
+        #expect(await hub.eventually { hub.value("/p/ch/status") == .string("tripped") })
+        #expect(await hub.eventually { hub.value("/p/ch/power_kw")?.numberValue == 0 })
+        #expect(await hub.eventually { (hub.value("/p/ch/supply_temp")?.numberValue ?? 0) > 8 })
     }
 
-    @Test func ahuStaysInRange() {
+    @Test func ahuStaysInRange() async {
         let hub = DeviceHarness()
-        hub.supervisor.apply([
+        await hub.supervisor.apply([
             DeviceHarness.spec(
                 "ahu",
                 script: "ahu.lua",
@@ -102,8 +107,8 @@ import Testing
                 directory: Self.plugins
             )
         ])
-        #expect(hub.eventually { hub.value("/t/ahu/filter_dp") != nil })
-        let rows = sample(
+        #expect(await hub.eventually { hub.value("/t/ahu/filter_dp") != nil })
+        let rows = await sample(
             hub,
             ["/t/ahu/outdoor_temp", "/t/ahu/mixed_temp", "/t/ahu/damper_pct", "/t/ahu/valve_pct"],
             seconds: 2
@@ -116,64 +121,73 @@ import Testing
         #expect(hub.value("/t/ahu/fan_status") == .string("on"))
     }
 
-    private func predictor(_ hub: DeviceHarness, ramp: [String: JSONValue], params: [String: JSONValue]) {
+    private func predictor(_ hub: DeviceHarness, ramp: [String: JSONValue], params: [String: JSONValue]) async {
         var all: [String: JSONValue] = ["watch": .string("/t/ramp/value"), "persistence_s": .double(0.3)]
         all.merge(params) { _, new in new }
-        hub.supervisor.apply([
+        await hub.supervisor.apply([
             DeviceHarness.spec("ramp", script: "ramp.lua", params: .object(ramp)),
             DeviceHarness.spec("pred", script: "predictor.lua", params: .object(all), directory: Self.plugins),
         ])
     }
 
-    @Test func predictorTimeToThresholdIsWithinFivePercentOnARamp() throws {
+    @Test func predictorTimeToThresholdIsWithinFivePercentOnARamp() async throws {
         let hub = DeviceHarness()
-        predictor(
+        await predictor(
             hub,
             ramp: ["start": .integer(5), "rate": .double(0.5)],
             params: ["threshold": .integer(15), "window_s": .integer(5), "horizon_s": .integer(60)]
         )
         // Let the window fill (3 s), then compare the estimate with the truth for that sample.
-        Thread.sleep(forTimeInterval: 3)
+        try await Task.sleep(for: .seconds(3))
         let forecast = try #require(hub.value("/t/pred/forecast"))
         let eta = try #require(forecast["seconds_to_threshold"]?.numberValue)
         let sample = try #require(forecast["sample"]?.numberValue)
         let truth = (15 - sample) / 0.5
         #expect(abs(eta - truth) / truth < 0.05, "estimated \(eta) s, true \(truth) s")
         #expect(abs((forecast["slope_per_min"]?.numberValue ?? 0) - 30) < 1.5)
-        #expect(hub.eventually { hub.value("/t/pred/alarm") == .string("predicted") })
+        #expect(await hub.eventually { hub.value("/t/pred/alarm") == .string("predicted") })
     }
 
-    @Test func predictorGoesToAlarmAndDoesNotFlapOnNoise() throws {
+    @Test func predictorGoesToAlarmAndDoesNotFlapOnNoise() async throws {
         let hub = DeviceHarness()
         let feed = hub.store.makeFeed(filter: try ChannelPattern("/t/pred/alarm"))
-        predictor(
+        // Drained on a thread of its own, started before the devices and often enough that no
+        // state is conflated away.
+        let states = Mutex<[String]>([])
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let end = Date().addingTimeInterval(6)
+            while Date() < end {
+                for change in hub.store.drain(feed) {
+                    guard let s = change.value.stringValue else { continue }
+                    states.withLock { if s != $0.last { $0.append(s) } }
+                }
+                usleep(5_000)
+            }
+            done.signal()
+        }
+        await predictor(
             hub,
             ramp: ["start": .integer(10), "rate": .integer(0), "noise": .double(0.15)],
             params: ["threshold": .integer(10), "window_s": .integer(3)]
         )
-        var states: [String] = []
-        let end = Date().addingTimeInterval(5)
-        while Date() < end {
-            for change in hub.store.drain(feed) {
-                if let s = change.value.stringValue, s != states.last { states.append(s) }
-            }
-            usleep(20_000)
-        }
+        try await offPool { done.wait() }
+        let seen = states.withLock { $0 }
         // Noise around the threshold may escalate (ok → predicted → alarm) but never goes back
         // and forth: no state is entered twice.
-        #expect(Set(states).count == states.count, "\(states)")
-        #expect(states.first == "ok")
+        #expect(Set(seen).count == seen.count, "\(seen)")
+        #expect(seen.first == "ok")
     }
 
-    @Test func predictorBelowDirectionClearsWithHysteresis() throws {
+    @Test func predictorBelowDirectionClearsWithHysteresis() async throws {
         let hub = DeviceHarness()
         // A falling ramp crosses below the threshold: the "below" direction raises the alarm.
-        predictor(
+        await predictor(
             hub,
             ramp: ["start": .integer(11), "rate": .double(-1)],
             params: ["threshold": .integer(10), "direction": .string("below"), "window_s": .integer(2)]
         )
-        #expect(hub.eventually { hub.value("/t/pred/alarm") == .string("alarm") })
+        #expect(await hub.eventually { hub.value("/t/pred/alarm") == .string("alarm") })
         #expect(hub.value("/t/pred/forecast")?["direction"] == .string("below"))
     }
 }

@@ -60,7 +60,7 @@ import Testing
                 "argument 1: a table must be a list (keys 1..n) or have only string keys",
                 "argument 1: a table must be a list (keys 1..n) or have only string keys",
                 "argument 1: a thread cannot be converted (only nil, booleans, numbers, strings and tables)",
-                "argument 1: string is not valid UTF-8",
+                "argument 1: string is not valid UTF-8 (JSON strings must be UTF-8; send binary data as a list of byte values)",
                 "argument 1: a table must be a list (keys 1..n) or have only string keys",
             ]
         )
@@ -115,16 +115,22 @@ import Testing
         } throws: { ($0 as! LuaError).summary == "host.lua:2: nope" }
     }
 
-    @Test func theMemoryCapStopsABomb() throws {
+    @Test func theMemoryCapStopsABombAndSaysWhere() throws {
         let lua = try LuaState(memoryLimit: 8 << 20)
         do {
             try lua.run("local t = {}\nfor i = 1, 1e9 do t[i] = string.rep('x', 100) .. i end", chunkName: "bomb.lua")
             Issue.record("no error")
         } catch {
             #expect(error.code == .memory)
-            #expect(error.summary.contains("not enough memory"))
+            #expect(
+                error.summary
+                    == "bomb.lua:2: not enough memory (the script's heap reached its memory_mb limit of 8 MB)"
+            )
+            #expect(error.message.contains("stack traceback:\n"))
+            #expect(error.message.contains("bomb.lua:2: in main chunk"))
         }
-        #expect(lua.peakMemory <= 8 << 20)
+        // Only the error report (a bounded message and traceback) may pass the cap.
+        #expect(lua.peakMemory <= (8 << 20) + (64 << 10))
         // The state is still usable after the cap tripped.
         #expect(try lua.run("collectgarbage(); return 1 + 1", chunkName: "after.lua") == .integer(2))
     }
