@@ -144,6 +144,15 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "PlenumAppTests",
+            dependencies: [
+                "PlenumApp", "PlenumConfig", "PlenumCore", "PlenumTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
             name: "PlenumIntegrationTests",
             dependencies: ["plenum", "PlenumApp", "PlenumCore", "PlenumModbus", "PlenumTestSupport"],
             resources: [.copy("Fixtures")]

@@ -24,6 +24,7 @@ public final class DeviceSupervisor: Service, Sendable {
     private let metrics: any MetricsFactory
     private let devices: [DeviceSpec]
     private let scriptPollSeconds: Double
+    private let onStarted: @Sendable () -> Void
     private struct Entry {
         var runner: DeviceRunner
         /// The script file as it was when the device was last (re)started.
@@ -41,18 +42,21 @@ public final class DeviceSupervisor: Service, Sendable {
     ///   - metrics: where each device's counters go (`DeviceMetrics`).
     ///   - devices: what `run()` starts.
     ///   - scriptPollSeconds: how often `run()`'s watcher checks the script files for changes.
+    ///   - onStarted: called once `run()` has started the configured devices.
     public init(
         store: ChannelStore,
         logger: Logger,
         metrics: any MetricsFactory = NOOPMetricsHandler.instance,
         devices: [DeviceSpec] = [],
-        scriptPollSeconds: Double = 1
+        scriptPollSeconds: Double = 1,
+        onStarted: @escaping @Sendable () -> Void = {}
     ) {
         self.store = store
         self.logger = logger
         self.metrics = metrics
         self.devices = devices
         self.scriptPollSeconds = scriptPollSeconds
+        self.onStarted = onStarted
     }
 
     public var deviceNames: [String] { entries.withLock { $0.keys.sorted() } }
@@ -61,6 +65,7 @@ public final class DeviceSupervisor: Service, Sendable {
     /// cancellation), then stops every device.
     public func run() async throws {
         await apply(devices)
+        onStarted()
         watchScripts(every: scriptPollSeconds)
         try? await gracefulShutdown()
         await stopAll()

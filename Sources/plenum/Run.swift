@@ -3,7 +3,6 @@ import FoundationEssentials
 import Logging
 import PlenumApp
 import PlenumConfig
-import ServiceLifecycle
 
 /// `plenum run`: start the hub on a configuration and run until SIGTERM/SIGINT.
 struct Run: AsyncParsableCommand {
@@ -39,18 +38,12 @@ struct Run: AsyncParsableCommand {
         }
         let logger = Logger(label: "plenum")
         let host = hubConfig.server.host
-        let hub = Hub(configuration: hubConfig, configPath: config, portOverride: port, logger: logger) { port in
-            let line = "plenum: listening on http://\(host):\(port) (WebSocket: ws://\(host):\(port)/ws/PATTERN)\n"
-            printOutput(line)
+        let options = HubOptions(configPath: config, portOverride: port) { port in
+            printOutput("plenum: listening on http://\(host):\(port) (WebSocket: ws://\(host):\(port)/ws/PATTERN)\n")
         }
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: hub)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
-        try await group.run()
+        let hub = buildHub(configuration: hubConfig, options: options, logger: logger)
+        try await hub.run(gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        logger.info("stopped")
     }
 }
 

@@ -434,6 +434,26 @@ def shutdown_close(port, marker):
 
 
 
+def values_until_close(port, pattern, marker):
+    """Subscribe, create `marker` once the snapshot arrived, then record every value received
+    until the server closes the connection: the close code and the last value per channel."""
+    last = {}
+    with connect(url(port, "/ws" + pattern), max_size=None) as ws:
+        snapshot, _ = recv_until(ws, "snapshot")
+        for entry in snapshot["channels"]:
+            last[entry["channel"]] = entry["value"]
+        open(marker, "w").close()
+        try:
+            while True:
+                message = json.loads(ws.recv(timeout=TIMEOUT))
+                if message["type"] == "update":
+                    last[message["channel"]] = message["value"]
+        except ConnectionClosed as e:
+            return {"code": e.rcvd.code if e.rcvd else None, "last": last}
+        except TimeoutError:
+            return {"code": "timeout", "last": last}
+
+
 def watch_through(port, pattern, marker, limit, ready):
     """Subscribe, create `ready`, then stay subscribed until `marker` exists; report whether the
     connection survived and which channels it received."""
@@ -491,11 +511,14 @@ def resume(port, pattern, marker, portfile):
     }
 
 
-def metrics_traffic(port, pattern, expected):
-    """Known traffic, then /metrics: updates received, errors provoked, the metric lines."""
+def metrics_traffic(port, pattern, expected, ready=None):
+    """Known traffic, then /metrics: updates received, errors provoked, the metric lines.
+    With `ready`, that file is created once subscribed (the test then starts the traffic)."""
     expected = int(expected)
     with connect(url(port, "/ws" + pattern), max_size=None) as ws:
         recv_until(ws, "snapshot")
+        if ready:
+            open(ready, "w").close()
         updates = collect_updates(ws, expected, timeout=15)
         for text in ["nope", "{bad", '{"op":"dance"}']:
             ws.send(text)

@@ -1,0 +1,95 @@
+public import Logging
+public import PlenumConfig
+import PlenumCore
+import PlenumDevices
+import PlenumServer
+import Prometheus
+import ServiceLifecycle
+
+/// The composition root: every part of the hub built from one configuration and wired.
+///
+/// The command line (`plenum run`) and the in-process tests both call this, so what the tests
+/// run is what operators run. Nothing starts here: the parts are `Service`s that start when the
+/// returned hub runs them (`Hub.run`).
+public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(), logger: Logger) -> Hub {
+    let store = ChannelStore(
+        history: configuration.channels.history,
+        historyByPrefix: configuration.channels.historyByPrefix
+    )
+    // Metrics are kept per hub (no global bootstrap) and served on GET /metrics.
+    let registry = PrometheusCollectorRegistry()
+    var metrics = PrometheusMetricsFactory(registry: registry)
+    metrics.durationHistogramBuckets["plenum_tick_duration_seconds"] = [
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+        .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100),
+    ]
+    let progress = StartupProgress(logger: logger, epoch: store.epoch, deviceCount: configuration.devices.count)
+    let supervisor = DeviceSupervisor(
+        store: store,
+        logger: logger,
+        metrics: metrics,
+        devices: configuration.deviceSpecs,
+        scriptPollSeconds: options.scriptPollSeconds,
+        onStarted: progress.markDevicesStarted
+    )
+    var serverConfiguration = ServerConfiguration(configuration.server)
+    if let port = options.portOverride { serverConfiguration.port = port }
+    let server = PushServer(
+        configuration: serverConfiguration,
+        store: store,
+        logger: logger,
+        metrics: PushMetrics(factory: metrics),
+        metricsText: { registry.emitToBuffer() },
+        isReady: { progress.devicesStarted },
+        onListening: { port in
+            progress.markListening()
+            options.onListening(port)
+        }
+    )
+    let reloader = HubReloader(
+        configuration: configuration,
+        configPath: options.configPath,
+        supervisor: supervisor,
+        logger: logger
+    )
+    // Started in this order, shut down in the reverse: SIGHUP handling ends first, then the
+    // server closes every WebSocket with 1001, then the devices stop.
+    return Hub(store: store, supervisor: supervisor, reloader: reloader, services: [supervisor, server, reloader])
+}
+
+extension ServerConfiguration {
+    init(_ server: ServerConfig) {
+        self.init(
+            host: server.host,
+            port: server.port,
+            tickMilliseconds: server.tickMilliseconds,
+            eventLoops: server.eventLoops,
+            maxConnections: server.maxConnections,
+            maxSubscriptions: server.maxSubscriptions,
+            maxSubscriptionBytes: server.maxSubscriptionBytes,
+            maxMessageBytes: server.maxMessageBytes,
+            maxPendingBytes: server.maxPendingBytes,
+            headerTimeoutMilliseconds: server.headerTimeoutMilliseconds,
+            idleTimeoutMilliseconds: server.idleTimeoutMilliseconds,
+            pingIntervalMilliseconds: server.pingIntervalMilliseconds
+        )
+    }
+}
+
+extension HubConfig {
+    /// What the device supervisor runs.
+    var deviceSpecs: [DeviceSpec] {
+        devices.map { device in
+            DeviceSpec(
+                name: device.name,
+                script: device.script,
+                scriptPath: device.scriptPath,
+                prefix: device.prefix,
+                params: device.params,
+                memoryLimit: device.limits.memoryMB << 20,
+                cpuGuardSeconds: device.limits.cpuGuardSeconds,
+                stopGraceSeconds: Double(device.limits.stopGraceMilliseconds) / 1000
+            )
+        }
+    }
+}
