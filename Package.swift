@@ -44,10 +44,11 @@ let package = Package(
             name: "PlenumLua",
             dependencies: ["CLua"]
         ),
+        .target(name: "PlenumBACnet", dependencies: ["PlenumCore"]),
         .target(
             name: "PlenumDevices",
             dependencies: [
-                "PlenumCore", "PlenumLua",
+                "PlenumCore", "PlenumLua", "PlenumBACnet",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
@@ -99,6 +100,7 @@ let package = Package(
             path: "Tests/PlenumTestSupport"
         ),
         .testTarget(name: "PlenumCoreTests", dependencies: ["PlenumCore"]),
+        .testTarget(name: "PlenumBACnetTests", dependencies: ["PlenumBACnet", "PlenumCore"]),
         .testTarget(name: "PlenumLuaTests", dependencies: ["PlenumLua"], exclude: ["lib"]),
         .testTarget(
             name: "PlenumConfigTests",
