@@ -4,10 +4,11 @@ SWIFT ?= swift
 CONFIG ?= hub.yaml
 # Debian packages the build needs (C libraries behind CLua and CYAML).
 BUILD_DEBS := liblua5.4-dev libyaml-dev pkg-config
-# Extra Debian packages the tests need (Python venv for the independent WebSocket client).
+# Extra Debian packages the tests need (Python venv for the independent WebSocket client and the
+# bacpypes3 BACnet peer).
 TEST_DEBS := python3-venv
 VENV := .venv
-PYTHON_PACKAGES := websockets==17.4
+PYTHON_PACKAGES := websockets==17.4 bacpypes3==0.0.110
 
 .PHONY: run test build lint deps test-deps apt-test-debs venv bench clean
 
@@ -38,7 +39,7 @@ apt-test-debs:
 	$(call apt_install,$(TEST_DEBS))
 
 venv:
-	@if ! $(VENV)/bin/python -c "import websockets, sys; sys.exit(websockets.__version__ != \"17.4\")" >/dev/null 2>&1; then \
+	@if ! $(VENV)/bin/python -c "import websockets, bacpypes3, sys; sys.exit(websockets.__version__ != \"17.4\" or bacpypes3.__version__ != \"0.0.110\")" >/dev/null 2>&1; then \
 	  echo "Creating $(VENV) with $(PYTHON_PACKAGES)"; \
 	  rm -rf $(VENV); python3 -m venv $(VENV) && $(VENV)/bin/pip install -q $(PYTHON_PACKAGES); \
 	fi

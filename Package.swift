@@ -100,7 +100,7 @@ let package = Package(
             path: "Tests/PlenumTestSupport"
         ),
         .testTarget(name: "PlenumCoreTests", dependencies: ["PlenumCore"]),
-        .testTarget(name: "PlenumBACnetTests", dependencies: ["PlenumBACnet", "PlenumCore"]),
+        .testTarget(name: "PlenumBACnetTests", dependencies: ["PlenumBACnet", "PlenumCore", "PlenumTestSupport"]),
         .testTarget(name: "PlenumLuaTests", dependencies: ["PlenumLua"], exclude: ["lib"]),
         .testTarget(
             name: "PlenumConfigTests",
