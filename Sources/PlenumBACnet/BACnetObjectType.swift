@@ -38,10 +38,11 @@ public struct BACnetObjectType: RawRepresentable, Hashable, Sendable, CustomStri
         }
     }
 
-    /// Present-value types by family, for typing written values.
-    var isBinary: Bool { [3, 4, 5, 55].contains(rawValue) }
-    var isAnalog: Bool { [0, 1, 2, 46].contains(rawValue) }
-    var isMultiState: Bool { [13, 14, 19].contains(rawValue) }
+    /// Object families, for typing written present-values (binary → ENUMERATED, analog → REAL,
+    /// multi-state → UNSIGNED).
+    public var isBinary: Bool { [3, 4, 5, 55].contains(rawValue) }
+    public var isAnalog: Bool { [0, 1, 2, 46].contains(rawValue) }
+    public var isMultiState: Bool { [13, 14, 19].contains(rawValue) }
 
     private static let abbreviations: [String: UInt16] = [
         "ai": 0, "ao": 1, "av": 2, "bi": 3, "bo": 4, "bv": 5, "dev": 8, "msi": 13, "mso": 14, "msv": 19,

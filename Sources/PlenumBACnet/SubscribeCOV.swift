@@ -137,3 +137,14 @@ public struct COVNotification: Sendable, Equatable {
         )
     }
 }
+
+extension SubscribeCOV {
+    /// When to renew a subscription of `lifetime` seconds: after half of a short one (up to
+    /// 20 s), otherwise after three quarters but at least 5 s before it ends. Nil for an
+    /// indefinite one (0).
+    public static func renewalInterval(lifetime: UInt32) -> Double? {
+        guard lifetime > 0 else { return nil }
+        let seconds = Double(lifetime)
+        return seconds <= 20 ? seconds / 2 : min(seconds * 0.75, seconds - 5)
+    }
+}

@@ -19,6 +19,7 @@ import PlenumLua
 /// | `hub.log.debug/info/warn/error(...)` | the hub's log, tagged with the device (`print` is `hub.log.info`) |
 /// | `hub.params`, `hub.device` | the device's hub.yaml params; `{name=, prefix=}` |
 /// | `hub.serial.open(path, options)` | a serial port with `read_line`, `read`, `write`, `close` |
+/// | `hub.bacnet.open(options)` | a BACnet/IP client (`BACnetHostAPI`) |
 enum HubAPI {
     static func register(in state: LuaState, context: DeviceContext) throws(LuaError) {
         state.register("publish", in: "hub") { [unowned context] args in context.publish(args) }
@@ -43,6 +44,7 @@ enum HubAPI {
             .one(.table(["name": .string(spec.name), "prefix": .string(spec.prefix.string)]))
         }
         try state.run(prelude, chunkName: "=hub")
+        try BACnetHostAPI.register(in: state, context: context, blocking: registerBlocking)
     }
 
     /// A host function that may block: before it, the script's publishes and heap size are

@@ -10,7 +10,7 @@ Objects:
 
 Prints one JSON line per event on stdout: {"event": "ready"} once serving, then
 {"event": "priority-array", "value": [...16 slots, null when empty...], "present_value": x}
-whenever analog-value:1's priority array changes, so tests check writes at the peer itself.
+for every write to analog-value:1's priority array, so tests check writes at the peer itself.
 """
 
 import asyncio
@@ -32,6 +32,19 @@ def slots(priority_array):
     return out
 
 
+class ReportingSetpoint(AnalogValueObjectCmd):
+    """A commandable analog-value that reports every change of its priority array."""
+
+    def recalculating(self):
+        super().recalculating()
+        print(
+            json.dumps(
+                {"event": "priority-array", "value": slots(self.priorityArray), "present_value": self.presentValue}
+            ),
+            flush=True,
+        )
+
+
 async def main():
     parser = SimpleArgumentParser()
     parser.add_argument("--period", type=float, default=1.0)
@@ -46,7 +59,7 @@ async def main():
         units="degreesCelsius",
         description="chilled water supply temperature",
     )
-    setpoint = AnalogValueObjectCmd(
+    setpoint = ReportingSetpoint(
         objectIdentifier=("analog-value", 1),
         objectName="setpoint",
         presentValue=21.0,
@@ -64,25 +77,11 @@ async def main():
     for obj in (supply, setpoint, pump):
         app.add_object(obj)
     print(json.dumps({"event": "ready"}), flush=True)
-    last = slots(setpoint.priorityArray)
     step = 0
-    tick = 0.0
     while True:
-        await asyncio.sleep(min(args.period, 0.1))
-        tick += min(args.period, 0.1)
-        current = slots(setpoint.priorityArray)
-        if current != last:
-            last = current
-            print(
-                json.dumps(
-                    {"event": "priority-array", "value": current, "present_value": setpoint.presentValue}
-                ),
-                flush=True,
-            )
-        if tick >= args.period:
-            tick = 0.0
-            step += 1
-            supply.presentValue = 20.0 + step * 0.5
+        await asyncio.sleep(args.period)
+        step += 1
+        supply.presentValue = 20.0 + step * 0.5
 
 
 if __name__ == "__main__":
