@@ -6,6 +6,7 @@ Objects:
 - analog-input:1 "supply-temp": present-value rises by 0.5 every `--period` seconds (COV
   increment 0.1, so every step is a change of value);
 - analog-value:1 "setpoint": commandable (priority array, relinquish-default 21.0);
+- analog-value:2 "outdoor-temp": 12.5, refuses COV subscriptions (services/cov-subscription-failed);
 - binary-value:1 "pump-run": active.
 
 Prints one JSON line per event on stdout: {"event": "ready"} once serving, then
@@ -18,7 +19,7 @@ import json
 
 from bacpypes3.argparse import SimpleArgumentParser
 from bacpypes3.app import Application
-from bacpypes3.local.analog import AnalogInputObject, AnalogValueObjectCmd
+from bacpypes3.local.analog import AnalogInputObject, AnalogValueObject, AnalogValueObjectCmd
 from bacpypes3.local.binary import BinaryValueObject
 
 
@@ -45,6 +46,12 @@ class ReportingSetpoint(AnalogValueObjectCmd):
         )
 
 
+class NoCOVValue(AnalogValueObject):
+    """An analog-value without change-of-value support."""
+
+    _cov_criteria = None
+
+
 async def main():
     parser = SimpleArgumentParser()
     parser.add_argument("--period", type=float, default=1.0)
@@ -68,13 +75,20 @@ async def main():
         covIncrement=0.1,
         units="degreesCelsius",
     )
+    outdoor = NoCOVValue(
+        objectIdentifier=("analog-value", 2),
+        objectName="outdoor-temp",
+        presentValue=12.5,
+        statusFlags=[0, 0, 0, 0],
+        units="degreesCelsius",
+    )
     pump = BinaryValueObject(
         objectIdentifier=("binary-value", 1),
         objectName="pump-run",
         presentValue="active",
         statusFlags=[0, 0, 0, 0],
     )
-    for obj in (supply, setpoint, pump):
+    for obj in (supply, setpoint, outdoor, pump):
         app.add_object(obj)
     print(json.dumps({"event": "ready"}), flush=True)
     step = 0

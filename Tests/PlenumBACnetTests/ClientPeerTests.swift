@@ -119,6 +119,16 @@ import Testing
                 // bacpypes3 rejects a value of the wrong type; the reason is named.
                 #expect(error.description.hasPrefix("reject: invalid-tag (WriteProperty analog-input:1"), "\(error)")
             }
+            do {
+                let outdoor = BACnetObjectIdentifier("analog-value:2")!
+                try client.subscribeCOV(
+                    device,
+                    SubscribeCOV(processID: 1, object: outdoor, confirmed: false, lifetime: 60)
+                )
+                Issue.record("analog-value:2 should refuse COV")
+            } catch let error as BACnetError {
+                #expect(error.description.hasPrefix("error: services/cov-subscription-failed"), "\(error)")
+            }
         }
     }
 

@@ -63,6 +63,7 @@ import Testing
                     - { object: "analog-value:1", channel: setpoint, poll_s: 1 }
                     - { object: "analog-value:1", property: priority-array, channel: setpoint_priority, poll_s: 1 }
                     - { object: "binary-value:1", channel: pump_run, poll_s: 2 }
+                    - { object: "analog-value:2", channel: outdoor_temp, cov: true, poll_s: 1 }
 
             """
         try config.write(toFile: directory + "/hub.yaml", atomically: true, encoding: .utf8)
@@ -85,7 +86,10 @@ import Testing
 
         let online = try waitFor(port, "/bacnet/ahu/link") { $0["state"] == .string("online") }
         #expect(online?["cov"] == .integer(1), "\(hub.text)")
-        #expect(online?["polled"] == .integer(4))
+        #expect(online?["polled"] == .integer(5))
+        // analog-value:2 refuses COV: it is polled instead.
+        #expect(try waitFor(port, "/bacnet/ahu/outdoor_temp") { $0 == .double(12.5) } != nil)
+        #expect(hub.text.contains("COV refused for analog-value:2, polling it instead"), "\(hub.text)")
         #expect(online?["address"] == .string(peer.address))
         #expect(try waitFor(port, "/bacnet/ahu/pump_run") { $0 == .integer(1) } != nil)
         #expect(try waitFor(port, "/bacnet/ahu/setpoint") { $0 == .double(21) } != nil)
@@ -134,7 +138,7 @@ import Testing
         }
         #expect(states.contains(.string("offline")))
         #expect(states.last == .string("online"))
-        #expect(!hub.text.contains("COV refused"), "\(hub.text)")
+        #expect(!hub.text.contains("COV refused for analog-input:1"), "\(hub.text)")
 
         hub.signal(SIGTERM)
         #expect(hub.waitForExit() == 0)
