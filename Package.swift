@@ -90,6 +90,7 @@ let package = Package(
             name: "plenum-loadgen",
             dependencies: ["CEpoll", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .executableTarget(name: "plenum-bacnet-bench", dependencies: ["PlenumBACnet", "PlenumCore"]),
         .target(
             name: "PlenumTestSupport",
             dependencies: [
@@ -129,3 +130,12 @@ let package = Package(
         ),
     ]
 )
+
+// The BACnet decoder's libFuzzer target (docs/bacnet.md, "Fuzzing"). It calls libFuzzer's
+// driver, which only `-sanitize=fuzzer` links, so it is part of the package only when
+// PLENUM_FUZZ is set.
+if Context.environment["PLENUM_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(name: "plenum-fuzz-bacnet", dependencies: ["PlenumBACnet"], path: "Tests/Fuzz/BACnet")
+    )
+}
