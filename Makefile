@@ -72,6 +72,7 @@ SCENARIOS ?=
 bench: deps
 	$(SWIFT) build -c release --product plenum
 	$(SWIFT) build -c release --product plenum-loadgen
+	$(SWIFT) build -c release --product plenum-bacnet-bench
 	python3 bench/run.py --runs $(RUNS) $(SCENARIOS)
 
 clean:
