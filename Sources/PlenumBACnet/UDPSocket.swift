@@ -7,14 +7,15 @@ final class UDPSocket {
     private var descriptor: Int32
     let localPort: UInt16
 
-    /// Binds `host:port` (port 0: any free port), with broadcast allowed.
+    /// Binds `host:port` (port 0: any free port), with broadcast allowed. No `SO_REUSEADDR`:
+    /// with it Linux lets a second UDP socket bind the same port silently and splits the
+    /// datagrams between them; a port in use must be an error.
     init(host: UInt32, port: UInt16, receiveBuffer: Int32 = 1 << 20) throws(BACnetError) {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw BACnetError(.socket, SystemError("socket").description) }
         var on: Int32 = 1
         var size = receiveBuffer
         setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         var address = Self.socketAddress(host: host, port: port)
         let bound = withUnsafePointer(to: &address) {

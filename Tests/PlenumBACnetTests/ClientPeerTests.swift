@@ -251,6 +251,17 @@ import Testing
         #expect(result == "interrupted: the device is stopping")
     }
 
+    @Test func aPortInUseIsRefused() throws {
+        let first = try BACnetClient(host: "127.0.0.1", port: 0)
+        do {
+            _ = try BACnetClient(host: "127.0.0.1", port: first.localPort)
+            Issue.record("a second client bound the same port")
+        } catch {
+            #expect(error.description == "socket: bind 127.0.0.1:\(first.localPort): Address already in use")
+        }
+        #expect(throws: BACnetError.self) { try BACnetClient(host: "localhost", port: 0) }
+    }
+
     @Test func noReplyIsATimeoutAfterTheRetries() async throws {
         try await offPool {
             let silent = try BACnetPeer.freeUDPPort()
