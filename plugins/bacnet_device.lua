@@ -124,17 +124,20 @@ local function subscribe_all()
   end
 end
 
-local function poll_due(now, force)
+-- Reads the due points (20 per request); returns when the next point is due.
+local function poll_due(now)
   local batch, due = {}, {}
+  local next_due = math.huge
   for _, point in ipairs(points) do
-    if force or (point.next_poll <= now and (point.mode == "poll" or point.next_poll == 0)) then
+    if point.next_poll <= now and #batch < 20 then
       batch[#batch + 1] = { point.object, point.property }
       due[#due + 1] = point
+      -- COV points are read once (next_poll = 0 after subscribing), then pushed.
       point.next_poll = point.mode == "poll" and now + point.poll_s or math.huge
-      if #batch == 20 then break end -- keeps each reply well inside one APDU
     end
+    if point.next_poll < next_due then next_due = point.next_poll end
   end
-  if #batch == 0 then return end
+  if #batch == 0 then return next_due end
   local results = client:read_multiple(device, batch)
   for i, point in ipairs(due) do
     local r = results[i]
@@ -144,9 +147,12 @@ local function poll_due(now, force)
       publish(point, r.value)
     end
   end
+  return next_due
 end
 
+-- Renews the subscriptions that are due; returns when the next one is.
 local function renew_due(now)
+  local next_due = math.huge
   for object, at in pairs(renew_at) do
     if at <= now then
       local ok, lease = pcall(client.subscribe_cov, client, device, object,
@@ -165,12 +171,21 @@ local function renew_due(now)
         hub.log.warn("COV renewal refused for " .. object .. ", polling it instead: " .. tostring(lease))
       end
     end
+    if renew_at[object] and renew_at[object] < next_due then next_due = renew_at[object] end
   end
+  return next_due
+end
+
+-- The points of each object, so a notification costs what its object has, not the whole map.
+local by_object = {}
+for _, point in ipairs(points) do
+  by_object[point.object] = by_object[point.object] or {}
+  table.insert(by_object[point.object], point)
 end
 
 local function on_notification(n)
-  for _, point in ipairs(points) do
-    if point.mode == "cov" and point.object == n.object then
+  for _, point in ipairs(by_object[n.object] or {}) do
+    if point.mode == "cov" then
       local value = n.values[point.property]
       if value ~= nil then publish(point, value) end
     end
@@ -197,22 +212,20 @@ local function session()
   backoff = 1
   hub.log.info("BACnet device " .. tostring(device) .. " (" .. tostring(name) .. ") online")
   local next_heartbeat = hub.monotonic() + heartbeat_s
+  local next_poll, next_renew = 0, 0
   while true do
     local now = hub.monotonic()
-    poll_due(now)
-    renew_due(now)
+    if now >= next_poll then next_poll = poll_due(now) end
+    if now >= next_renew then
+      next_renew = renew_due(now)
+      next_poll = math.min(next_poll, now) -- a refused renewal moves points to polling
+    end
     if now >= next_heartbeat then
       client:read(device, device_object, "object-name")
       next_heartbeat = now + heartbeat_s
     end
-    -- Wait for a notification until the next poll, renewal or heartbeat.
-    local wake = next_heartbeat
-    for _, point in ipairs(points) do
-      if point.next_poll < wake then wake = point.next_poll end
-    end
-    for _, at in pairs(renew_at) do
-      if at < wake then wake = at end
-    end
+    -- Wait for notifications until the next poll, renewal or heartbeat (at most 1 s).
+    local wake = math.min(next_poll, next_renew, next_heartbeat)
     local n, why = client:next_notification(math.max(0, math.min(wake - hub.monotonic(), 1)))
     if n then
       on_notification(n)
