@@ -111,7 +111,8 @@ let package = Package(
         .testTarget(
             name: "PlenumDevicesTests",
             dependencies: [
-                "PlenumDevices", "PlenumCore", "PlenumTestSupport", .product(name: "Logging", package: "swift-log"),
+                "PlenumDevices", "PlenumCore", "PlenumBACnet", "PlenumTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Fixtures")]
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import PlenumBACnet
 import PlenumCore
 import PlenumTestSupport
 import Testing
@@ -68,6 +69,27 @@ import Testing
             #expect(hub.value("/t/probe/stopped_with") == .string("stopping"))
             #expect(hub.status("probe")?["state"] == .string("stopped"))
             #expect(!hub.log.entries.contains { $0.contains("interrupting it") })
+        }
+    }
+}
+
+extension BACnetScriptTests {
+    @Test func aScriptsSocketsCloseWhenItEnds() async throws {
+        try await offPool {
+            let port = try BACnetPeer.freeUDPPort()
+            let hub = DeviceHarness()
+            hub.supervisor.apply([
+                DeviceHarness.spec(
+                    "opener",
+                    script: "bacnet_open.lua",
+                    params: .object(["port": .integer(Int64(port))])
+                )
+            ])
+            #expect(hub.eventually { hub.value("/t/opener/opened") == .integer(Int64(port)) })
+            #expect(hub.eventually { hub.status("opener")?["state"] == .string("stopped") })
+            // The script returned without closing its client: the port is free again.
+            let again = try BACnetClient(host: "127.0.0.1", port: port)
+            #expect(again.localPort == port)
         }
     }
 }
