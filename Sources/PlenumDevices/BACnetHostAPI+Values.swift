@@ -59,10 +59,13 @@ extension BACnetHostAPI {
         let commanded = [85, 104].contains(property.rawValue)
         let analogReal = [22, 25, 45, 59, 65, 69, 85, 104, 106].contains(property.rawValue)
         let type = object.type
-        switch value {
-        case .table(let fields) where fields["__bacnet_null"] != nil: return .success([.null])
-        case .table(let fields) where fields["type"] != nil: return typed(fields).map { [$0] }
-        case .array(let items):
+        // `if case` rather than a switch: LuaValue may grow cases (raw bytes), which are refused.
+        if case .table(let fields) = value {
+            if fields["__bacnet_null"] != nil { return .success([.null]) }
+            if fields["type"] != nil { return typed(fields).map { [$0] } }
+            return .failure(HubError("a table value needs a 'type' field (see docs/bacnet.md)"))
+        }
+        if case .array(let items) = value {
             var out: [BACnetValue] = []
             for item in items {
                 switch bacnet(item, object: object, property: property) {
@@ -71,19 +74,20 @@ extension BACnetHostAPI {
                 }
             }
             return .success(out)
-        case .boolean(let b):
+        }
+        if case .boolean(let b) = value {
             if type.isBinary && commanded { return .success([.enumerated(b ? 1 : 0)]) }
             return .success([.boolean(b)])
-        case .string(let s):
-            if type.isBinary && commanded {
-                switch s {
-                case "active": return .success([.enumerated(1)])
-                case "inactive": return .success([.enumerated(0)])
-                default: return .failure(HubError("a binary value is true/false, 1/0 or \"active\"/\"inactive\""))
-                }
+        }
+        if case .string(let s) = value {
+            guard type.isBinary && commanded else { return .success([.characterString(s)]) }
+            switch s {
+            case "active": return .success([.enumerated(1)])
+            case "inactive": return .success([.enumerated(0)])
+            default: return .failure(HubError("a binary value is true/false, 1/0 or \"active\"/\"inactive\""))
             }
-            return .success([.characterString(s)])
-        case .integer(let i):
+        }
+        if case .integer(let i) = value {
             if type.isAnalog && analogReal { return .success([.real(Float(i))]) }
             if type.isBinary && commanded {
                 guard i == 0 || i == 1 else { return .failure(HubError("a binary value is 0 or 1, got \(i)")) }
@@ -96,17 +100,20 @@ extension BACnetHostAPI {
                 return .success([.unsigned(UInt64(i))])
             }
             return .success([i >= 0 ? .unsigned(UInt64(i)) : .signed(i)])
-        case .number(let d):
-            guard d.isFinite else { return .failure(HubError("NaN and infinities cannot be written")) }
+        }
+        if case .number(let d) = value {
+            guard Float(d).isFinite else {
+                return .failure(HubError("NaN, infinities and numbers beyond a REAL's range cannot be written"))
+            }
             if type.isBinary || type.isMultiState {
                 return .failure(HubError("\(type) takes a whole number, got \(d)"))
             }
             return .success([.real(Float(d))])
-        case .nil:
-            return .failure(HubError("nil cannot be written; use hub.bacnet.null or relinquish"))
-        case .table:
-            return .failure(HubError("a table value needs a 'type' field (see docs/bacnet.md)"))
         }
+        if case .nil = value {
+            return .failure(HubError("nil cannot be written; use hub.bacnet.null or relinquish"))
+        }
+        return .failure(HubError("a number, boolean, string, hub.bacnet.null or {type=, value=} expected"))
     }
 
     /// `{type="unsigned", value=5}` and the like.
