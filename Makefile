@@ -2,13 +2,13 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= hub.yaml
-# Debian packages the build needs (C libraries behind CLua and CYAML).
-BUILD_DEBS := liblua5.4-dev libyaml-dev pkg-config
-# Extra Debian packages the tests need (Python venv for the independent WebSocket client and the
-# bacpypes3 BACnet peer).
-TEST_DEBS := python3-venv
+# Debian packages the build needs (C libraries behind CLua, CYAML and CModbus).
+BUILD_DEBS := liblua5.4-dev libyaml-dev libmodbus-dev pkg-config
+# Extra Debian packages the tests need (Python venv for the independent WebSocket client, the
+# Modbus peers and the bacpypes3 BACnet peer; socat for the pty pairs of the Modbus RTU tests).
+TEST_DEBS := python3-venv socat
 VENV := .venv
-PYTHON_PACKAGES := websockets==17.4 bacpypes3==0.0.110
+PYTHON_PACKAGES := websockets==17.4 pymodbus==3.16.1 pyserial==3.5 bacpypes3==0.0.110
 
 .PHONY: run test build lint deps test-deps apt-test-debs venv bench clean
 
@@ -32,14 +32,14 @@ deps:
 	$(call apt_install,$(BUILD_DEBS))
 
 test-deps: deps
-	@python3 -m venv --help >/dev/null 2>&1 || $(MAKE) --no-print-directory apt-test-debs
+	@python3 -m venv --help >/dev/null 2>&1 && command -v socat >/dev/null 2>&1 || $(MAKE) --no-print-directory apt-test-debs
 	@$(MAKE) --no-print-directory venv
 
 apt-test-debs:
 	$(call apt_install,$(TEST_DEBS))
 
 venv:
-	@if ! $(VENV)/bin/python -c "import websockets, bacpypes3, sys; sys.exit(websockets.__version__ != \"17.4\" or bacpypes3.__version__ != \"0.0.110\")" >/dev/null 2>&1; then \
+	@if ! $(VENV)/bin/python -c "import websockets, pymodbus, serial, bacpypes3, sys; sys.exit(websockets.__version__ != \"17.4\" or pymodbus.__version__ != \"3.16.1\" or serial.__version__ != \"3.5\" or bacpypes3.__version__ != \"0.0.110\")" >/dev/null 2>&1; then \
 	  echo "Creating $(VENV) with $(PYTHON_PACKAGES)"; \
 	  rm -rf $(VENV); python3 -m venv $(VENV) && $(VENV)/bin/pip install -q $(PYTHON_PACKAGES); \
 	fi

@@ -35,7 +35,16 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        .systemLibrary(
+            name: "CModbus",
+            pkgConfig: "libmodbus",
+            providers: [.apt(["libmodbus-dev"])]
+        ),
         .target(name: "PlenumCore"),
+        .target(
+            name: "PlenumModbus",
+            dependencies: ["PlenumCore", "CModbus"]
+        ),
         .target(
             name: "PlenumConfig",
             dependencies: ["PlenumCore", "CYAML"]
@@ -48,7 +57,7 @@ let package = Package(
         .target(
             name: "PlenumDevices",
             dependencies: [
-                "PlenumCore", "PlenumLua", "PlenumBACnet",
+                "PlenumCore", "PlenumLua", "PlenumModbus", "PlenumBACnet",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
@@ -59,6 +68,7 @@ let package = Package(
                 "PlenumCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -102,6 +112,10 @@ let package = Package(
         ),
         .testTarget(name: "PlenumCoreTests", dependencies: ["PlenumCore"]),
         .testTarget(name: "PlenumBACnetTests", dependencies: ["PlenumBACnet", "PlenumCore", "PlenumTestSupport"]),
+        .testTarget(
+            name: "PlenumModbusTests",
+            dependencies: ["PlenumModbus", "PlenumCore", "PlenumTestSupport"]
+        ),
         .testTarget(name: "PlenumLuaTests", dependencies: ["PlenumLua"], exclude: ["lib"]),
         .testTarget(
             name: "PlenumConfigTests",
@@ -111,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "PlenumDevicesTests",
             dependencies: [
-                "PlenumDevices", "PlenumCore", "PlenumBACnet", "PlenumTestSupport",
+                "PlenumDevices", "PlenumCore", "PlenumModbus", "PlenumBACnet", "PlenumTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Fixtures")]
@@ -122,11 +136,15 @@ let package = Package(
                 "PlenumServer", "PlenumCore", "PlenumTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
             name: "PlenumIntegrationTests",
-            dependencies: ["plenum", "PlenumApp", "PlenumCore", "PlenumTestSupport"],
+            dependencies: ["plenum", "PlenumApp", "PlenumCore", "PlenumModbus", "PlenumTestSupport"],
             resources: [.copy("Fixtures")]
         ),
     ]

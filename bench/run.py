@@ -210,6 +210,132 @@ def edge_footprint(settle_seconds=60):
     return run
 
 
+VENV_PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
+
+
+def modbus_peer(kind, directory):
+    """A Modbus TCP peer on a free port: "hub" (hub.modbus.serve in another hub process, C
+    libmodbus underneath) or "pymodbus" (Tests/Peers/modbus_peer.py). Returns (process, port,
+    pid, address of 100 free holding registers)."""
+    port = free_port()
+    if kind == "hub":
+        sub = os.path.join(directory, "peer")
+        os.makedirs(sub)
+        config = write_config(sub, 10, [{"name": "peer", "script": "plugins/modbus_serve.lua", "prefix": "/bench/peer",
+                                         "params": {"port": port}}])
+        peer = Hub(config)
+        address = 0
+    else:
+        peer = subprocess.Popen([VENV_PYTHON, os.path.join(ROOT, "Tests", "Peers", "modbus_peer.py"), "tcp", str(port)],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        if '"ready": true' not in peer.stdout.readline():
+            raise RuntimeError("pymodbus peer did not start")
+        address = 100
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return peer, port, address
+
+
+def process_cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stop_peer(peer):
+    if isinstance(peer, Hub):
+        peer.stop()
+    else:
+        peer.kill()
+        peer.wait()
+
+
+def modbus_cycle(peer_kind, cycles=3000):
+    """One poll cycle of 100 holding registers over loopback TCP, repeated."""
+    def run():
+        with tempfile.TemporaryDirectory() as d:
+            peer, port, address = modbus_peer(peer_kind, d)
+            peer_pid = peer.pid
+            try:
+                config = write_config(d, 10, [{"name": "cycle", "script": "plugins/modbus_cycle.lua",
+                                                "prefix": "/bench/cycle",
+                                                "params": {"port": port, "cycles": cycles, "address": address}}])
+                hub = Hub(config)
+                try:
+                    peer_cpu0 = process_cpu(peer_pid)
+                    deadline = time.time() + 120
+                    result = None
+                    while time.time() < deadline and result is None:
+                        time.sleep(0.2)
+                        try:
+                            result = hub.get("/api/channels/bench/cycle/result")["value"]
+                        except Exception:
+                            pass
+                    if result is None:
+                        raise RuntimeError("the cycle benchmark published no result")
+                    peer_cpu = process_cpu(peer_pid) - peer_cpu0
+                    # Peer CPU per request, over the measured and the warm-up cycles.
+                    result["peer"] = peer_kind
+                    result["peer_cpu_us_per_request"] = round(peer_cpu / (2 * cycles + 100) * 1e6, 1)
+                    result["hub_cpu_us_per_register"] = round(result["hub_cpu_us_per_cycle"] / result["registers"], 2)
+                    result["hub_cpu_per_register_over_request_p50"] = round(
+                        result["hub_cpu_us_per_cycle"] / result["registers"] / result["request_p50_us"], 4)
+                    result["hub_cpu_per_request_over_request_p50"] = round(
+                        result["hub_cpu_us_per_request"] / result["request_p50_us"], 3)
+                    return result
+                finally:
+                    hub.stop()
+            finally:
+                stop_peer(peer)
+    return run
+
+
+def modbus_devices(devices=20, points=50, duration=20, peer_kind="hub"):
+    """`devices` modbus_device.lua devices, `points` points each, polled at 1 Hz: hub CPU."""
+    def run():
+        with tempfile.TemporaryDirectory() as d:
+            peer, port, _ = modbus_peer(peer_kind, d)
+            try:
+                # A realistic map: 30 f32 holding points, 10 scaled u16 input points, 10 coils.
+                pts = [{"name": f"t{i}", "table": "holding", "address": 2 * i, "type": "f32", "order": "CDAB"}
+                       for i in range(30)]
+                pts += [{"name": f"v{i}", "table": "input", "address": i, "scale": 0.1} for i in range(10)]
+                pts += [{"name": f"c{i}", "table": "coil", "address": i} for i in range(points - 40)]
+                specs = [{"name": f"meter-{k}", "script": "plugins/modbus_device.lua", "prefix": f"/bench/meter-{k}",
+                          "params": {"host": "127.0.0.1", "port": port, "poll_s": 1, "points": pts}}
+                         for k in range(devices)]
+                config = write_config(d, 10, specs)
+                shutil.copy(os.path.join(ROOT, "plugins", "modbus_device.lua"), os.path.join(d, "plugins"))
+                hub = Hub(config)
+                try:
+                    time.sleep(3)
+                    online = sum(1 for k in range(devices)
+                                 if hub.get(f"/api/channels/bench/meter-{k}/modbus/link")["value"] == "online")
+                    cpu0, peer0, t0 = hub.cpu_seconds(), process_cpu(peer.pid), time.time()
+                    v0 = hub.get("/api/channels/bench/meter-0/t0")["version"]
+                    time.sleep(duration)
+                    elapsed = time.time() - t0
+                    polls = hub.get("/api/channels/bench/meter-0/t0")["version"] - v0
+                    cpu = hub.cpu_seconds() - cpu0
+                    return {"devices": devices, "points_per_device": points, "online": online,
+                            "seconds": round(elapsed, 1), "polls_per_device": polls,
+                            "hub_cpu_pct_of_core": round(cpu / elapsed * 100, 2),
+                            "hub_cpu_us_per_point_read": round(cpu / (devices * points * polls) * 1e6, 2),
+                            "peer": peer_kind,
+                            "peer_cpu_pct_of_core": round((process_cpu(peer.pid) - peer0) / elapsed * 100, 2),
+                            "hub_rss_kib": hub.rss_kib()}
+                finally:
+                    hub.stop()
+            finally:
+                stop_peer(peer)
+    return run
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -259,6 +385,9 @@ SCENARIOS = {
     "lua-0-subscribers": lua_publish_rate(0),
     "lua-1000-subscribers": lua_publish_rate(1000),
     "edge-footprint": edge_footprint(),
+    "modbus-cycle-100-hub-peer": modbus_cycle("hub"),
+    "modbus-cycle-100-pymodbus-peer": modbus_cycle("pymodbus", cycles=1000),
+    "modbus-20-devices-50-points": modbus_devices(),
 }
 
 # BACnet/IP: decoding cost, and a 500-point COV controller (bench/bacnet.py).

@@ -24,6 +24,19 @@
 --   fault = nil             "refrigerant_loss", "stuck_sensor" or "compressor_trip"
 --   fault_start_s = 30      seconds after start when the fault begins
 --   fault_rate_k_per_min = 1.0   refrigerant_loss drift rate
+--   modbus = nil            { port = 15020, unit = 1 }: instead of publishing its readings, the
+--                           chiller serves them as a Modbus TCP controller on 127.0.0.1:port,
+--                           for a modbus_device.lua device to poll (the register map below)
+--
+-- Modbus register map (with params.modbus; docs/modbus.md polls it):
+--   input 0-1   supply_temp      f32 ABCD  °C
+--   input 2-3   return_temp      f32 ABCD  °C
+--   input 4-5   condenser_temp   f32 ABCD  °C
+--   input 6     load_pct         u16       % × 10
+--   input 7     power_kw         u16       kW × 10
+--   input 8     cop              u16       × 100
+--   input 9     status           u16       0 stopped, 1 running, 2 tripped
+--   holding 0-1 setpoint         f32 CDAB  °C, writable: a client's write changes the setpoint
 --
 -- Channels (relative to the device prefix):
 --   supply_temp, return_temp, condenser_temp (°C), setpoint (°C), load_pct (%),
@@ -55,8 +68,39 @@ local supply = setpoint
 local delta_t = design_dt * 0.5
 local stuck_value = nil
 
-hub.publish("setpoint", setpoint)
-hub.log.info("chiller started", "setpoint", setpoint, "fault", fault or "none")
+-- As a Modbus controller: the readings go into registers instead of channels.
+local server = nil
+local SETPOINT = { type = "f32", order = "CDAB" }
+if p.modbus then
+    server = hub.modbus.serve { port = p.modbus.port, unit = p.modbus.unit or 1, host = p.modbus.host,
+                                holding = 16, input = 16, coils = 0, discrete = 0 }
+    server:set("holding", 0, hub.modbus.encode(setpoint, SETPOINT))
+else
+    hub.publish("setpoint", setpoint)
+end
+
+local function f32(x) return hub.modbus.encode(x, "f32") end
+local function serve(readings)
+    local regs = {}
+    for _, words in ipairs({ f32(readings.supply), f32(readings.ret), f32(readings.condenser) }) do
+        table.move(words, 1, 2, #regs + 1, regs)
+    end
+    regs[7] = math.floor(readings.load * 10 + 0.5)
+    regs[8] = math.floor(readings.power * 10 + 0.5)
+    regs[9] = math.floor(readings.cop * 100 + 0.5)
+    regs[10] = readings.tripped and 2 or 1
+    server:set("input", 0, regs)
+    -- A client may have written a new setpoint; implausible ones are put back.
+    local written = hub.modbus.decode(server:get("holding", 0, 2), SETPOINT)
+    if written == written and written >= 0 and written <= 20 then
+        setpoint = written
+    else
+        server:set("holding", 0, hub.modbus.encode(setpoint, SETPOINT))
+    end
+end
+
+hub.log.info("chiller started", "setpoint", setpoint, "fault", fault or "none",
+             "modbus", server and ("127.0.0.1:" .. server.port) or "off")
 
 while true do
     local t = hub.monotonic() - start
@@ -89,13 +133,21 @@ while true do
         reported_supply = stuck_value
     end
 
-    hub.publish("supply_temp", sim.round(reported_supply, 2))
-    hub.publish("return_temp", sim.round(ret + sim.noise(sigma), 2))
-    hub.publish("condenser_temp", sim.round(condenser + sim.noise(sigma), 2))
-    hub.publish("load_pct", sim.round(load * 100, 1))
-    hub.publish("power_kw", sim.round(power, 1))
-    hub.publish("cop", sim.round(tripped and 0 or cop, 2))
-    hub.publish("status", tripped and "tripped" or "running")
+    if server then
+        serve {
+            supply = sim.round(reported_supply, 2), ret = sim.round(ret + sim.noise(sigma), 2),
+            condenser = sim.round(condenser + sim.noise(sigma), 2), load = load * 100, power = power,
+            cop = tripped and 0 or cop, tripped = tripped,
+        }
+    else
+        hub.publish("supply_temp", sim.round(reported_supply, 2))
+        hub.publish("return_temp", sim.round(ret + sim.noise(sigma), 2))
+        hub.publish("condenser_temp", sim.round(condenser + sim.noise(sigma), 2))
+        hub.publish("load_pct", sim.round(load * 100, 1))
+        hub.publish("power_kw", sim.round(power, 1))
+        hub.publish("cop", sim.round(tripped and 0 or cop, 2))
+        hub.publish("status", tripped and "tripped" or "running")
+    end
 
     if not hub.sleep(period) then break end
 end

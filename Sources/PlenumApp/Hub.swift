@@ -20,6 +20,9 @@ public final class Hub: Service, Sendable {
     private let scriptPollSeconds: Double
     private let onListening: @Sendable (Int) -> Void
     private let devicesStarted = StartedFlag()
+    /// The server's bound port, once it listens (finished without one if it cannot).
+    private let ports: AsyncStream<Int>
+    private let listening: AsyncStream<Int>.Continuation
 
     /// - Parameters:
     ///   - configPath: the file SIGHUP re-reads (nil: SIGHUP only reloads changed scripts).
@@ -52,13 +55,20 @@ public final class Hub: Service, Sendable {
             .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
             .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100),
         ]
+        let (ports, listening) = AsyncStream.makeStream(of: Int.self)
+        self.ports = ports
+        self.listening = listening
         server = PushServer(
             configuration: serverConfiguration,
             store: store,
             logger: logger,
             metrics: PushMetrics(factory: metrics),
             metricsText: { registry.emitToBuffer() },
-            isReady: { [devicesStarted] in devicesStarted.isSet }
+            isReady: { [devicesStarted] in devicesStarted.isSet },
+            onListening: { port in
+                listening.yield(port)
+                listening.finish()
+            }
         )
         supervisor = DeviceSupervisor(store: store, logger: logger, metrics: metrics)
     }
@@ -71,8 +81,12 @@ public final class Hub: Service, Sendable {
             eventLoops: server.eventLoops,
             maxConnections: server.maxConnections,
             maxSubscriptions: server.maxSubscriptions,
+            maxSubscriptionBytes: server.maxSubscriptionBytes,
             maxMessageBytes: server.maxMessageBytes,
-            maxPendingBytes: server.maxPendingBytes
+            maxPendingBytes: server.maxPendingBytes,
+            headerTimeoutMilliseconds: server.headerTimeoutMilliseconds,
+            idleTimeoutMilliseconds: server.idleTimeoutMilliseconds,
+            pingIntervalMilliseconds: server.pingIntervalMilliseconds
         )
     }
 
@@ -95,23 +109,35 @@ public final class Hub: Service, Sendable {
     /// `ServiceGroup`); SIGHUP meanwhile reloads. Shutdown stops the server first (clients get
     /// 1001), then the devices.
     public func run() async throws {
-        let port = try await server.start()
-        let config = configuration.withLock { $0 }
-        supervisor.apply(Self.deviceSpecs(config))
-        devicesStarted.set()
-        supervisor.watchScripts(every: scriptPollSeconds)
-        logger.info("hub started", metadata: ["hub.epoch": "\(store.epoch)", "hub.devices": "\(config.devices.count)"])
-        onListening(port)
         let hangups = await UnixSignalsSequence(trapping: .sighup)
-        await withTaskGroup(of: Void.self) { group in
+        // The server runs until graceful shutdown (clients get 1001); the devices stop after it.
+        try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await _ in hangups { self.reload() }
+                defer { self.listening.finish() }
+                try await self.server.run()
             }
-            try? await gracefulShutdown()
-            group.cancelAll()
+            var bound = ports.makeAsyncIterator()
+            guard let port = await bound.next() else {
+                try await group.next()  // the server failed to start: its error
+                return
+            }
+            let config = configuration.withLock { $0 }
+            supervisor.apply(Self.deviceSpecs(config))
+            devicesStarted.set()
+            supervisor.watchScripts(every: scriptPollSeconds)
+            logger.info(
+                "hub started",
+                metadata: ["hub.epoch": "\(store.epoch)", "hub.devices": "\(config.devices.count)"]
+            )
+            onListening(port)
+            group.addTask {
+                try? await cancelWhenGracefulShutdown {
+                    for await _ in hangups { self.reload() }
+                }
+            }
+            try await group.waitForAll()
         }
         logger.info("shutting down")
-        await server.shutdown()
         supervisor.stopAll()
         logger.info("stopped")
     }

@@ -38,7 +38,11 @@ public final class ChannelWatcher: Sendable {
             channel = try await WebSocketConnector.connect(host: host, port: port, path: "/ws", group: group) { _ in
                 [WatchHandler(patterns: patterns, onEvent: onEvent)]
             }
+        } catch let refused as WebSocketConnector.Refused {
+            try? await group.shutdownGracefully()
+            throw Failure(description: refused.description)
         } catch {
+            try? await group.shutdownGracefully()
             throw Failure(description: "cannot connect to \(url): \(error)")
         }
         try? await channel.closeFuture.get()

@@ -51,7 +51,7 @@ struct ConfigDecoder {
         var server = ServerConfig()
         let keys = [
             "host", "port", "tick_ms", "event_loops", "max_connections", "max_subscriptions", "max_message_bytes",
-            "max_pending_bytes",
+            "max_pending_bytes", "max_subscription_bytes", "header_timeout_ms", "idle_timeout_ms", "ping_interval_ms",
         ]
         guard let map = mapping(node, "server", keys: keys, what: "'server'") else { return server }
         if let n = map["host"], let v = string(n, "server.host") {
@@ -77,6 +77,30 @@ struct ConfigDecoder {
             "server.max_pending_bytes",
             4_096...1_073_741_824,
             into: &server.maxPendingBytes
+        )
+        integer(
+            map["max_subscription_bytes"],
+            "server.max_subscription_bytes",
+            1_024...16_777_216,
+            into: &server.maxSubscriptionBytes
+        )
+        integer(
+            map["header_timeout_ms"],
+            "server.header_timeout_ms",
+            100...600_000,
+            into: &server.headerTimeoutMilliseconds
+        )
+        integer(
+            map["idle_timeout_ms"],
+            "server.idle_timeout_ms",
+            100...86_400_000,
+            into: &server.idleTimeoutMilliseconds
+        )
+        integer(
+            map["ping_interval_ms"],
+            "server.ping_interval_ms",
+            100...3_600_000,
+            into: &server.pingIntervalMilliseconds
         )
         return server
     }
@@ -226,6 +250,9 @@ struct ConfigDecoder {
             } else {
                 report(.wrongType, n, "\(path).params", "expected a mapping of parameters, found \(n.typeName)")
             }
+        }
+        if let script, ModbusDeviceParams.applies(toScript: script) {
+            decodeModbusDevice(map["params"], device: node, "\(path).params")
         }
         var limits = DeviceLimits()
         if let n = map["limits"] { limits = decodeLimits(n, "\(path).limits") }

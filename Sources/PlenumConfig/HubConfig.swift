@@ -23,10 +23,18 @@ public struct ServerConfig: Sendable, Equatable {
     public var tickMilliseconds: Int = 10
     /// Event loops (threads) serving connections; 0 means one per core. Default 0.
     public var eventLoops: Int = 0
-    /// Open WebSocket connections beyond this are refused with HTTP 503. Default 10000.
+    /// Open connections (HTTP and WebSocket) beyond this are answered with HTTP 503. Default 10000.
     public var maxConnections: Int = 10_000
     /// Subscriptions (paths or patterns) one connection may hold. Default 1000.
     public var maxSubscriptions: Int = 1_000
+    /// Bytes of pattern text one connection may hold, all subscriptions together. Default 65536.
+    public var maxSubscriptionBytes: Int = 65_536
+    /// A new connection must send a complete HTTP request within this, ms. Default 10000.
+    public var headerTimeoutMilliseconds: Int = 10_000
+    /// A keep-alive HTTP connection idle this long is closed, ms. Default 60000.
+    public var idleTimeoutMilliseconds: Int = 60_000
+    /// A silent WebSocket is pinged after this, and closed after as long again, ms. Default 30000.
+    public var pingIntervalMilliseconds: Int = 30_000
     /// Largest client message (after reassembling fragments), bytes. Default 65536.
     public var maxMessageBytes: Int = 65_536
     /// A connection whose unsent bytes stay above this is closed with 4008. Default 4 MiB.

@@ -9,6 +9,8 @@ final class DeviceSignal: @unchecked Sendable {
     private let condition = Condition()
     private var stopping = false
     private var generation = 0
+    private var stopActions: [Int: @Sendable () -> Void] = [:]
+    private var nextStopAction = 0
 
     var isStopping: Bool {
         condition.lock()
@@ -20,6 +22,31 @@ final class DeviceSignal: @unchecked Sendable {
         condition.lock()
         stopping = true
         condition.broadcast()
+        let actions = stopActions.values
+        stopActions.removeAll()
+        condition.unlock()
+        for action in actions { action() }
+    }
+
+    /// Runs `action` (on the stopping thread) when a stop is requested — at once if it already
+    /// was. For blocking calls that cannot poll `isStopping` (a Modbus exchange). Returns a token
+    /// for `removeStopAction`, or nil when it ran already.
+    func addStopAction(_ action: @escaping @Sendable () -> Void) -> Int? {
+        condition.lock()
+        guard !stopping else {
+            condition.unlock()
+            action()
+            return nil
+        }
+        nextStopAction += 1
+        stopActions[nextStopAction] = action
+        condition.unlock()
+        return nextStopAction
+    }
+
+    func removeStopAction(_ token: Int) {
+        condition.lock()
+        stopActions[token] = nil
         condition.unlock()
     }
 

@@ -19,6 +19,7 @@ import PlenumLua
 /// | `hub.log.debug/info/warn/error(...)` | the hub's log, tagged with the device (`print` is `hub.log.info`) |
 /// | `hub.params`, `hub.device` | the device's hub.yaml params; `{name=, prefix=}` |
 /// | `hub.serial.open(path, options)` | a serial port with `read_line`, `read`, `write`, `close` |
+/// | `hub.modbus.tcp/rtu/serve/decode/encode` | Modbus clients and a server (`HubAPI+Modbus.swift`) |
 /// | `hub.bacnet.open(options)` | a BACnet/IP client (`BACnetHostAPI`) |
 enum HubAPI {
     static func register(in state: LuaState, context: DeviceContext) throws(LuaError) {
@@ -44,12 +45,13 @@ enum HubAPI {
             .one(.table(["name": .string(spec.name), "prefix": .string(spec.prefix.string)]))
         }
         try state.run(prelude, chunkName: "=hub")
+        try registerModbus(in: state, context: context)
         try BACnetHostAPI.register(in: state, context: context, blocking: registerBlocking)
     }
 
     /// A host function that may block: before it, the script's publishes and heap size are
     /// reported; after it, the CPU guard's slice starts again (the script has yielded).
-    private static func registerBlocking(
+    static func registerBlocking(
         _ name: String,
         in table: String,
         state: LuaState,

@@ -8,8 +8,9 @@ enum ClientRequest: Equatable {
 
     static let ops = ["subscribe", "unsubscribe", "ping"]
 
-    /// Parses one text message; a failure names the problem for an `error` reply.
-    static func parse(_ text: [UInt8]) -> Result<ClientRequest, ProtocolError> {
+    /// Parses one text message; a failure names the problem for an `error` reply. A list of more
+    /// than `maxChannels` channels is refused before any of them is parsed.
+    static func parse(_ text: [UInt8], maxChannels: Int = .max) -> Result<ClientRequest, ProtocolError> {
         let json: JSONValue
         do {
             json = try JSONParser.parse(text)
@@ -39,7 +40,17 @@ enum ClientRequest: Equatable {
                     )
                 )
             }
+            guard items.count <= maxChannels else {
+                return .failure(
+                    ProtocolError(
+                        .tooManySubscriptions,
+                        "\(items.count) channels in one message; at most \(maxChannels) are allowed per connection",
+                        id: id
+                    )
+                )
+            }
             var patterns: [ChannelPattern] = []
+            patterns.reserveCapacity(items.count)
             for item in items {
                 guard case .string(let text) = item else {
                     return .failure(
@@ -104,7 +115,7 @@ struct ResumePosition: Equatable {
 /// Why a client message was refused; sent as `{"type":"error","code":..,"message":..}`.
 /// The connection stays open.
 struct ProtocolError: Error, Equatable {
-    enum Code: String {
+    enum Code: String, CaseIterable {
         case invalidJSON = "invalid_json"
         case invalidMessage = "invalid_message"
         case unknownOp = "unknown_op"

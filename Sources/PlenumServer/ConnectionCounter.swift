@@ -1,6 +1,10 @@
 import Synchronization
 
-/// Open WebSocket connections across all event loops, for `max_connections`.
+/// Open connections across all event loops, for `max_connections`.
+///
+/// A slot is taken when a connection is accepted and given back when its channel closes
+/// (`PushServer` ties the release to `closeFuture`), whatever happened in between: an upgrade
+/// whose client vanished before reading the 101 gives its slot back like any other.
 final class ConnectionCounter: Sendable {
     private let count = Atomic<Int>(0)
     let limit: Int
@@ -17,5 +21,4 @@ final class ConnectionCounter: Sendable {
     func release() { count.wrappingSubtract(1, ordering: .relaxed) }
 
     var current: Int { count.load(ordering: .relaxed) }
-    var isFull: Bool { current >= limit }
 }

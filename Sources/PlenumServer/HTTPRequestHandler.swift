@@ -1,30 +1,59 @@
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 import PlenumCore
 
-/// Plain HTTP on the WebSocket port: the REST view of the channels, health, and clear
-/// answers to requests on `/ws/…` that could not be upgraded.
+/// Plain HTTP on the WebSocket port: the REST view of the channels, health, metrics, and clear
+/// answers to requests on `/ws…` that could not be upgraded (`HTTPRoutes`).
+///
+/// Bounded per connection: one response at a time is queued beyond what the socket takes (a
+/// client that pipelines requests without reading the answers is not read from until it
+/// does); a request must arrive complete within `headerTimeout` of the connection opening, or
+/// within `idleTimeout` of the previous response, and a client must take a held-back answer
+/// within `idleTimeout`, or the connection is closed.
 final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let store: ChannelStore
-    private let counter: ConnectionCounter
-    private let isReady: @Sendable () -> Bool
-    private let metricsText: (@Sendable () -> [UInt8])?
+    private let routes: HTTPRoutes
+    /// False when the connection arrived beyond `max_connections`: every request gets 503.
+    private let admitted: Bool
+    private let headerTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
+    private let metrics: PushMetrics
     private var request: HTTPRequestHead?
+    /// A complete request whose answer waits until the connection is writable again.
+    private var deferred: HTTPRequestHead?
+    private var timer: Scheduled<Void>?
 
     init(
-        store: ChannelStore,
-        counter: ConnectionCounter,
-        metricsText: (@Sendable () -> [UInt8])?,
-        isReady: @escaping @Sendable () -> Bool
+        routes: HTTPRoutes,
+        admitted: Bool,
+        headerTimeout: TimeAmount,
+        idleTimeout: TimeAmount,
+        metrics: PushMetrics
     ) {
-        self.store = store
-        self.counter = counter
-        self.metricsText = metricsText
-        self.isReady = isReady
+        self.routes = routes
+        self.admitted = admitted
+        self.headerTimeout = headerTimeout
+        self.idleTimeout = idleTimeout
+        self.metrics = metrics
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        arm(headerTimeout, kind: "header", context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -36,136 +65,81 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head = request else { return }
             request = nil
-            let response = route(head)
-            respond(context: context, head: head, response)
+            timer?.cancel()
+            timer = nil
+            // Backpressure: while the socket has not taken the previous answers, this one waits,
+            // and so does reading (NIO's pipelining handler reads no further while a response is
+            // owed).
+            guard context.channel.isWritable else {
+                deferred = head
+                // A client that never reads does not hold its slot forever either.
+                arm(idleTimeout, kind: "idle", context: context)
+                return
+            }
+            answer(head, context: context)
         }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let head = deferred {
+            deferred = nil
+            answer(head, context: context)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // Failed upgrades are reported here before the request is handed to us as plain
         // HTTP; `route` answers them. Anything else ends the connection.
+        // Malformed requests have been answered 400 by NIO's `HTTPServerProtocolErrorHandler`
+        // (a second answer here would be a response without a request).
         if error is NIOWebSocketUpgradeError { return }
-        if let error = error as? HTTPParserError {
-            respond(
-                context: context,
-                head: nil,
-                HTTPResponse(.badRequest, error: "malformed HTTP request (\(error))")
-            )
-            return
-        }
         context.close(promise: nil)
     }
 
-    /// What to answer; pure apart from reading the store.
-    func route(_ head: HTTPRequestHead) -> HTTPResponse {
-        let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
-        if path == "/ws" || path.hasPrefix("/ws/") {
-            if counter.isFull {
-                return HTTPResponse(.serviceUnavailable, error: "too many connections (limit \(counter.limit))")
-            }
-            if case .invalid(let problem) = PushServer.target(uri: head.uri) {
-                return HTTPResponse(.badRequest, error: problem)
-            }
-            return HTTPResponse(
-                .badRequest,
-                error:
-                    "this is a WebSocket endpoint; send GET with Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Key and Sec-WebSocket-Version: 13"
+    private func answer(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard admitted else {
+            var response = HTTPResponse(
+                .serviceUnavailable,
+                error: "too many connections (limit \(routes.connectionLimit))"
             )
+            response.closes = true
+            return respond(context: context, head: head, response)
         }
-        let isGet = head.method == .GET || head.method == .HEAD
-        switch path {
-        case "/healthz":
-            guard isGet else { return .methodNotAllowed }
-            return HTTPResponse(.ok, json: #"{"status":"ok"}"#)
-        case "/metrics":
-            guard isGet else { return .methodNotAllowed }
-            guard let metricsText else { return HTTPResponse(.notFound, error: "metrics are not enabled") }
-            var response = HTTPResponse(.ok, body: metricsText())
-            response.contentType = "text/plain; version=0.0.4; charset=utf-8"
-            return response
-        case "/readyz":
-            guard isGet else { return .methodNotAllowed }
-            return isReady()
-                ? HTTPResponse(.ok, json: #"{"status":"ready"}"#)
-                : HTTPResponse(.serviceUnavailable, json: #"{"status":"starting"}"#)
-        case "/api/channels":
-            guard isGet else { return .methodNotAllowed }
-            var out = Array(#"{"epoch":"#.utf8)
-            JSONValue.encodeString(store.epoch, into: &out)
-            out.append(contentsOf: #","channels":["#.utf8)
-            for (index, version) in store.all().enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(contentsOf: #"{"channel":"#.utf8)
-                JSONValue.encodeString(version.path.string, into: &out)
-                out.append(contentsOf: #","version":\#(version.version),"ts":\#(version.timestamp)}"#.utf8)
-            }
-            out.append(contentsOf: "]}".utf8)
-            return HTTPResponse(.ok, body: out)
-        default:
-            guard path.hasPrefix("/api/channels/") else {
-                return HTTPResponse(.notFound, error: "no such route: \(path)")
-            }
-            guard isGet else { return .methodNotAllowed }
-            let channel = String(path.dropFirst("/api/channels".count))
-            let decoded = PushServer.percentDecode(channel) ?? channel
-            guard let channelPath = try? ChannelPath(decoded) else {
-                return HTTPResponse(.badRequest, error: "'\(decoded)' is not a valid channel path")
-            }
-            guard let version = store.latest(channelPath) else {
-                return HTTPResponse(.notFound, error: "no such channel: \(channelPath)")
-            }
-            var out: [UInt8] = []
-            version.appendSnapshotEntry(to: &out)
-            return HTTPResponse(.ok, body: out)
-        }
+        respond(context: context, head: head, routes.route(head))
     }
 
-    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead?, _ response: HTTPResponse) {
+    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: HTTPResponse) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: "\(response.body.count)")
-        if let allow = response.allow { headers.add(name: "Allow", value: allow) }
-        let keepAlive = head?.isKeepAlive ?? false
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        let keepAlive = !response.closes && head.isKeepAlive
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        let version = head?.version ?? .http1_1
         context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))),
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
             promise: nil
         )
-        if head?.method != .HEAD {
+        if head.method != .HEAD {
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
         }
-        let done = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-        if !keepAlive {
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            arm(idleTimeout, kind: "idle", context: context)
+        } else {
             let channel = context.channel
-            done.futureResult.whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         }
     }
-}
 
-/// An HTTP answer: status and JSON body.
-struct HTTPResponse {
-    var status: HTTPResponseStatus
-    var body: [UInt8]
-    var allow: String?
-    var contentType = "application/json"
-
-    init(_ status: HTTPResponseStatus, body: [UInt8], allow: String? = nil) {
-        self.status = status
-        self.body = body
-        self.allow = allow
+    /// Closes the connection unless a complete request arrives within `timeout`.
+    private func arm(_ timeout: TimeAmount, kind: String, context: ChannelHandlerContext) {
+        timer?.cancel()
+        let channel = context.channel
+        let metrics = self.metrics
+        timer = context.eventLoop.scheduleTask(in: timeout) {
+            metrics.timeout(kind)
+            channel.close(promise: nil)
+        }
     }
-
-    init(_ status: HTTPResponseStatus, json: String) { self.init(status, body: Array(json.utf8)) }
-
-    init(_ status: HTTPResponseStatus, error: String) {
-        self.init(status, body: JSONValue.object(["error": .string(error)]).jsonBytes)
-    }
-
-    static let methodNotAllowed = HTTPResponse(
-        .methodNotAllowed,
-        body: JSONValue.object(["error": .string("method not allowed; use GET")]).jsonBytes,
-        allow: "GET, HEAD"
-    )
 }

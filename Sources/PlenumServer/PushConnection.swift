@@ -3,33 +3,36 @@ import PlenumCore
 
 /// One WebSocket client as its event loop's scheduler sees it. Loop-confined: created,
 /// read and changed only on the connection's event loop.
-final class PushConnection {
+final class PushConnection: IndexedSubscriber {
     let id: Int
     /// The context of the raw write tap at the head of the pipeline: writes through it skip
     /// NIO's frame encoder, so pre-built frame bytes go straight to the socket.
     let output: ChannelHandlerContext
     var subscriptions: SubscriptionSet
-    /// For every channel this connection receives: the last version sent (0 = none yet).
-    var lastSent: [Int: UInt64] = [:]
+    /// Channel id → this connection's entry in the scheduler's `SubscriberIndex` (which owns it).
+    var slots: [Int: Int] = [:]
     /// Mirrors `Channel.isWritable`; while false, updates are owed instead of written.
     var writable = true
-    /// Channels whose newest version is owed because the connection was not writable, with the
-    /// size of the frame that was skipped (the estimate of what catching up will cost).
-    var owed: [Int: Int] = [:]
+    /// The sum of the index entries' `owed` bytes: updates skipped while not writable.
     var owedBytes = 0
     /// Frames collected for this connection during the current tick.
     var batch: ByteBuffer?
     var isClosing = false
+    /// Whether anything arrived since the scheduler's previous keep-alive sweep.
+    var heardFrom = true
+    /// Whether the previous sweep pinged this connection (and nothing has arrived since).
+    var pinged = false
 
-    init(id: Int, output: ChannelHandlerContext, maxSubscriptions: Int) {
+    init(id: Int, output: ChannelHandlerContext, subscriptions: SubscriptionSet) {
         self.id = id
         self.output = output
-        self.subscriptions = SubscriptionSet(limit: maxSubscriptions)
+        self.subscriptions = subscriptions
     }
 
     var channel: Channel { output.channel }
 
-    /// Writes one frame (or several joined) and flushes: one syscall.
+    /// The one write path of every byte sent to a client: one frame (or several joined), then a
+    /// flush — one syscall. Callers have checked the slow-consumer cap (`PushScheduler.mayQueue`).
     func send(_ buffer: ByteBuffer) {
         output.writeAndFlush(NIOAny(buffer), promise: nil)
     }
@@ -44,17 +47,27 @@ final class PushConnection {
         close(code: code.rawValue, reason: reason, allocator: allocator)
     }
 
-    /// Sends a close frame with `code` (nil: an empty close, echoing a client's) and closes once
-    /// it is written — or after `closeTimeout` when the client reads nothing (a slow consumer's
-    /// close frame waits behind everything still unsent).
+    /// Sends a close frame with `code` (nil: an empty close, echoing a client's) and ends the
+    /// connection once it is written — or after `closeTimeout` when the client reads nothing (a
+    /// slow consumer's close frame waits behind everything still unsent).
+    ///
+    /// Nothing the client sends meanwhile is read (TCP holds it off). Once the frame is out, the
+    /// hub's side is shut (FIN after the data) and what the client still sends is read and
+    /// dropped until it closes too: closing a socket with unread input would reset it, and the
+    /// client would lose the frames — the close frame among them — still on their way.
     func close(code: UInt16?, reason: String, allocator: ByteBufferAllocator) {
         guard !isClosing else { return }
         isClosing = true
-        let frame = ServerFrame.close(code, reason: reason, allocator: allocator)
-        let promise = output.eventLoop.makePromise(of: Void.self)
-        output.writeAndFlush(NIOAny(frame), promise: promise)
         let channel = self.channel
-        promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+        let frame = ServerFrame.close(code, reason: reason, allocator: allocator)
+        let written = output.eventLoop.makePromise(of: Void.self)
+        output.writeAndFlush(NIOAny(frame), promise: written)
+        written.futureResult.whenComplete { result in
+            guard case .success = result else { return channel.close(promise: nil) }
+            channel.close(mode: .output, promise: nil)
+            try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+        }
         output.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
     }
 

@@ -4,28 +4,34 @@ public import CoreMetrics
 /// tick's totals, not per message.
 public struct PushMetrics: Sendable {
     let connections: Meter
+    let openConnections: Meter
     let subscriptions: Meter
     let messages: Counter
     let bytes: Counter
     let conflated: Counter
     let slowConsumerCloses: Counter
+    let acceptErrors: Counter
     let tickDuration: Timer
     private let protocolErrors: [String: Counter]
+    private let timeouts: [String: Counter]
 
     /// Every kind `plenum_ws_protocol_errors_total{kind=…}` can have: the `error` codes and the
-    /// close codes sent for protocol violations.
-    static let errorKinds = [
-        "invalid_json", "invalid_message", "unknown_op", "bad_pattern", "too_many_subscriptions", "binary_unsupported",
-        "close_1002", "close_1007", "close_1009",
-    ]
+    /// close codes sent for protocol violations — derived, so a new code is counted too.
+    static let errorKinds =
+        ProtocolError.Code.allCases.map(\.rawValue) + ServerFrame.CloseCode.violations.map(\.metricKind)
+
+    /// Every kind of `plenum_server_timeouts_total{kind=…}`.
+    static let timeoutKinds = ["header", "idle", "ping"]
 
     public init(factory: any MetricsFactory) {
         connections = Meter(label: "plenum_ws_connections", dimensions: [], factory: factory)
+        openConnections = Meter(label: "plenum_server_connections", dimensions: [], factory: factory)
         subscriptions = Meter(label: "plenum_ws_subscriptions", dimensions: [], factory: factory)
         messages = Counter(label: "plenum_ws_messages_pushed_total", dimensions: [], factory: factory)
         bytes = Counter(label: "plenum_ws_bytes_pushed_total", dimensions: [], factory: factory)
         conflated = Counter(label: "plenum_ws_versions_conflated_total", dimensions: [], factory: factory)
         slowConsumerCloses = Counter(label: "plenum_ws_slow_consumer_closes_total", dimensions: [], factory: factory)
+        acceptErrors = Counter(label: "plenum_server_accept_errors_total", dimensions: [], factory: factory)
         tickDuration = Timer(label: "plenum_tick_duration_seconds", dimensions: [], factory: factory)
         var errors: [String: Counter] = [:]
         for kind in Self.errorKinds {
@@ -36,7 +42,27 @@ public struct PushMetrics: Sendable {
             )
         }
         protocolErrors = errors
+        var timeouts: [String: Counter] = [:]
+        for kind in Self.timeoutKinds {
+            timeouts[kind] = Counter(
+                label: "plenum_server_timeouts_total",
+                dimensions: [("kind", kind)],
+                factory: factory
+            )
+        }
+        self.timeouts = timeouts
     }
 
-    func protocolError(_ kind: String) { protocolErrors[kind]?.increment() }
+    func protocolError(_ code: ProtocolError.Code) { protocolErrors[code.rawValue]?.increment() }
+
+    func protocolClose(_ code: ServerFrame.CloseCode) { protocolErrors[code.metricKind]?.increment() }
+
+    func timeout(_ kind: String) { timeouts[kind]?.increment() }
+}
+
+extension ServerFrame.CloseCode {
+    /// The codes sent for a client's protocol violation (counted by kind).
+    static let violations: [Self] = [.protocolError, .invalidPayload, .messageTooBig]
+
+    var metricKind: String { "close_\(rawValue)" }
 }

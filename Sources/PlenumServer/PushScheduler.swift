@@ -2,21 +2,25 @@ import Logging
 import NIOCore
 import PlenumCore
 
-/// The push engine of one event loop: its connections, their subscription index, and the tick.
+/// The push engine of one event loop: its connections, their subscriber index, and the tick.
 ///
 /// Loop-confined. Each tick drains the loop's `ChangeFeed` (what changed since the previous
 /// tick), builds each changed version's frame once, and gives every subscriber that has not
 /// seen that version the same bytes; a connection's frames of one tick go out in one write.
 /// Cost per tick is changes × their subscribers; an idle tick is one empty drain.
+///
+/// Subscription changes are in `PushScheduler+Subscriptions.swift`, the slow-consumer
+/// accounting (what a connection may have queued) in `PushScheduler+Backpressure.swift`.
 final class PushScheduler {
     let eventLoop: EventLoop
-    private let store: ChannelStore
-    private let configuration: ServerConfiguration
-    private let logger: Logger
-    private let metrics: PushMetrics
-    private let allocator = ByteBufferAllocator()
+    let store: ChannelStore
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let metrics: PushMetrics
+    let allocator = ByteBufferAllocator()
     private var feed: ChangeFeed?
     private var nextTick: Scheduled<Void>?
+    private var nextSweep: Scheduled<Void>?
     private var deadline = NIODeadline.now()
     /// With `tick_ms: 0`: how publishing threads wake this loop.
     private var wakePipe: WakePipe?
@@ -26,14 +30,13 @@ final class PushScheduler {
     /// handshakes and client messages are read in between.
     static let ioGap = TimeAmount.microseconds(20)
 
-    private var connections: [Int: PushConnection] = [:]
-    /// Channel id → connections receiving it.
-    private var subscribers: [Int: [PushConnection]] = [:]
-    /// Pattern → connections holding it.
-    private var holders: [ChannelPattern: [PushConnection]] = [:]
+    private(set) var connections: [Int: PushConnection] = [:]
+    var index = SubscriberIndex<PushConnection>()
     /// Channel ids already matched against every pattern held on this loop.
     private var known: [Bool] = []
     private var touched: [PushConnection] = []
+    /// Connections found over the pending cap during a fan-out, closed once it is done.
+    private var overCap: [PushConnection] = []
 
     init(
         eventLoop: EventLoop,
@@ -52,7 +55,7 @@ final class PushScheduler {
     // MARK: - Lifecycle
 
     /// Starts the tick, or with `tick_ms: 0` the wake-on-publish through `wakePipe` (whose
-    /// `onWake` must call `tick()`).
+    /// `onWake` must call `tick()`), and the keep-alive sweep.
     func start(wakePipe: WakePipe?) {
         if let wakePipe {
             self.wakePipe = wakePipe
@@ -62,6 +65,7 @@ final class PushScheduler {
             deadline = .now()
             scheduleTick()
         }
+        scheduleSweep()
     }
 
     private func scheduleTick() {
@@ -79,6 +83,8 @@ final class PushScheduler {
     func shutdown() {
         nextTick?.cancel()
         nextTick = nil
+        nextSweep?.cancel()
+        nextSweep = nil
         wakePipe?.close()
         wakePipe = nil
         if let feed { store.removeFeed(feed) }
@@ -93,121 +99,48 @@ final class PushScheduler {
     func add(_ connection: PushConnection) {
         connections[connection.id] = connection
         metrics.connections.increment()
-        connection.send(
-            ServerFrame.text(
-                ServerMessage.welcome(epoch: store.epoch, tickMilliseconds: configuration.tickMilliseconds),
-                allocator: allocator
-            )
-        )
+        let welcome = ServerMessage.welcome(epoch: store.epoch, tickMilliseconds: configuration.tickMilliseconds)
+        queue(ServerFrame.text(welcome, allocator: allocator), to: connection)
     }
 
     func remove(_ connection: PushConnection) {
         guard connections.removeValue(forKey: connection.id) != nil else { return }
         metrics.connections.decrement()
         metrics.subscriptions.decrement(by: Double(connection.subscriptions.patterns.count))
-        for pattern in connection.subscriptions.patterns { holders[pattern]?.removeAll { $0 === connection } }
-        for id in connection.lastSent.keys { subscribers[id]?.removeAll { $0 === connection } }
-        connection.lastSent.removeAll()
+        index.remove(connection, patterns: connection.subscriptions.patterns)
+        connection.owedBytes = 0
     }
 
-    /// Carries out what the connection's protocol logic decided.
-    func perform(_ actions: [SubscriptionSet.Action], for connection: PushConnection) {
-        for action in actions {
-            switch action {
-            case .reply(let message):
-                connection.send(ServerFrame.text(message, allocator: allocator))
-            case .refuse(let error):
-                metrics.protocolError(error.code.rawValue)
-                connection.send(ServerFrame.text(ServerMessage.error(error), allocator: allocator))
-            case .index(let patterns):
-                index(patterns, for: connection)
-            case .snapshot(let patterns, let id):
-                sendSnapshot(patterns, id: id, to: connection)
-            case .unindex(let patterns):
-                unindex(patterns, for: connection)
-            case .resume(let patterns, let id, let position):
-                resume(patterns, id: id, from: position, for: connection)
+    // MARK: - Keep-alive
+
+    private func scheduleSweep() {
+        let interval = TimeAmount.milliseconds(Int64(configuration.pingIntervalMilliseconds))
+        nextSweep = eventLoop.assumeIsolated().scheduleTask(in: interval) { [self] in
+            sweep()
+            scheduleSweep()
+        }
+    }
+
+    /// Pings each connection silent since the previous sweep; closes one that stayed silent
+    /// after a ping with 1001.
+    func sweep() {
+        var silent: [PushConnection] = []
+        for connection in connections.values where !connection.isClosing {
+            if connection.heardFrom {
+                connection.heardFrom = false
+                connection.pinged = false
+            } else if !connection.pinged {
+                connection.pinged = true
+                queue(ServerFrame.ping(allocator: allocator), to: connection)
+            } else {
+                silent.append(connection)
             }
         }
-    }
-
-    private func index(_ patterns: [ChannelPattern], for connection: PushConnection) {
-        metrics.subscriptions.increment(by: Double(patterns.count))
-        let channels = store.all()
-        for pattern in patterns {
-            holders[pattern, default: []].append(connection)
-            for version in channels where pattern.matches(version.path) {
-                attach(connection, to: version.channelID)
-            }
+        for connection in silent {
+            metrics.timeout("ping")
+            logger.debug("closing silent connection", metadata: ["ws.connection.id": "\(connection.id)"])
+            connection.close(.goingAway, reason: "no answer to ping", allocator: allocator)
         }
-    }
-
-    private func attach(_ connection: PushConnection, to channelID: Int) {
-        guard connection.lastSent[channelID] == nil else { return }
-        connection.lastSent[channelID] = 0
-        subscribers[channelID, default: []].append(connection)
-    }
-
-    private func unindex(_ patterns: [ChannelPattern], for connection: PushConnection) {
-        metrics.subscriptions.decrement(by: Double(patterns.count))
-        for pattern in patterns { holders[pattern]?.removeAll { $0 === connection } }
-        for id in Array(connection.lastSent.keys) {
-            guard let path = store.latest(id: id)?.path, !connection.subscriptions.matches(path) else { continue }
-            connection.lastSent[id] = nil
-            if let owed = connection.owed.removeValue(forKey: id) { connection.owedBytes -= owed }
-            subscribers[id]?.removeAll { $0 === connection }
-        }
-    }
-
-    private func sendSnapshot(_ patterns: [ChannelPattern], id: JSONValue?, to connection: PushConnection) {
-        let versions = store.snapshot(matching: patterns)
-        for version in versions {
-            let sent = connection.lastSent[version.channelID] ?? 0
-            if version.version > sent { connection.lastSent[version.channelID] = version.version }
-            if let owed = connection.owed.removeValue(forKey: version.channelID) { connection.owedBytes -= owed }
-        }
-        connection.send(ServerFrame.text(ServerMessage.snapshot(versions, id: id), allocator: allocator))
-    }
-
-    /// Replays every version the client missed since `position`, in order, after an ack with
-    /// `recovered: true`; when the epoch differs or a missed version is no longer held, acks with
-    /// `recovered: false` and sends a fresh snapshot instead.
-    private func resume(
-        _ patterns: [ChannelPattern],
-        id: JSONValue?,
-        from position: ResumePosition,
-        for connection: PushConnection
-    ) {
-        let current = store.snapshot(matching: patterns)
-        var missed: [ChannelVersion] = []
-        var recovered = position.epoch == store.epoch
-        if recovered {
-            for version in current {
-                guard let gap = store.versions(of: version.path, after: position.versions[version.path.string] ?? 0)
-                else {
-                    recovered = false
-                    break
-                }
-                missed += gap
-            }
-        }
-        let ack = ServerMessage.subscribed(patterns, id: id, recovered: recovered)
-        connection.send(ServerFrame.text(ack, allocator: allocator))
-        guard recovered else { return sendSnapshot(patterns, id: id, to: connection) }
-        var batch = allocator.buffer(capacity: missed.reduce(0) { $0 + $1.updateMessage.count + 10 })
-        var replayed = 0
-        for version in missed where version.version > (connection.lastSent[version.channelID] ?? 0) {
-            ServerFrame.appendText(version.updateMessage, to: &batch)
-            connection.lastSent[version.channelID] = version.version
-            replayed += 1
-        }
-        metrics.messages.increment(by: Int64(replayed))
-        metrics.bytes.increment(by: Int64(batch.readableBytes))
-        for version in current {
-            let seen = position.versions[version.path.string] ?? 0
-            if seen > connection.lastSent[version.channelID] ?? 0 { connection.lastSent[version.channelID] = seen }
-        }
-        if batch.readableBytes > 0 { connection.send(batch) }
     }
 
     // MARK: - Push
@@ -223,19 +156,21 @@ final class PushScheduler {
         for version in changes {
             let id = version.channelID
             if id >= known.count || !known[id] { learn(version) }
-            guard let receivers = subscribers[id], !receivers.isEmpty else { continue }
+            guard index.count(of: id) > 0 else { continue }
+            let newest = version.version
             var frame: ByteBuffer?
-            for connection in receivers {
-                let sent = connection.lastSent[id] ?? 0
-                guard sent < version.version else { continue }
+            index.forEachEntry(on: id) { entry in
+                let sent = entry.lastSent
+                guard sent < newest else { return }
+                let connection = entry.subscriber
                 if frame == nil { frame = ServerFrame.text(version.updateMessage, allocator: allocator) }
                 guard connection.writable, !connection.isClosing else {
-                    owe(frame!.readableBytes, channel: id, by: connection)
-                    continue
+                    if owe(frame!.readableBytes, entry: &entry) { overCap.append(connection) }
+                    return
                 }
-                if sent > 0 { skipped += Int(version.version - sent - 1) }
+                if sent > 0 { skipped += Int(newest - sent - 1) }
                 delivered += 1
-                connection.lastSent[id] = version.version
+                entry.lastSent = newest
                 if connection.batch == nil {
                     connection.batch = frame
                     touched.append(connection)
@@ -254,6 +189,10 @@ final class PushScheduler {
             connection.batch = nil
         }
         touched.removeAll(keepingCapacity: true)
+        if !overCap.isEmpty {
+            for connection in overCap { closeSlowConsumer(connection) }
+            overCap.removeAll()
+        }
         metrics.messages.increment(by: Int64(delivered))
         metrics.bytes.increment(by: Int64(bytes))
         if skipped > 0 { metrics.conflated.increment(by: Int64(skipped)) }
@@ -265,51 +204,6 @@ final class PushScheduler {
         let id = version.channelID
         if id >= known.count { known.append(contentsOf: repeatElement(false, count: id + 1 - known.count)) }
         known[id] = true
-        for (pattern, connections) in holders where pattern.matches(version.path) {
-            for connection in connections { attach(connection, to: id) }
-        }
-    }
-
-    /// Records that `connection` skipped a version (conflation); closes it as a slow consumer
-    /// when what it holds back exceeds the cap.
-    private func owe(_ bytes: Int, channel id: Int, by connection: PushConnection) {
-        guard !connection.isClosing else { return }
-        connection.owedBytes += bytes - (connection.owed[id] ?? 0)
-        connection.owed[id] = bytes
-        let pending = connection.owedBytes + connection.bufferedBytes
-        if pending > configuration.maxPendingBytes {
-            metrics.slowConsumerCloses.increment()
-            logger.warning(
-                "closing slow consumer",
-                metadata: ["ws.connection.id": "\(connection.id)", "ws.pending_bytes": "\(pending)"]
-            )
-            connection.close(
-                .slowConsumer,
-                reason: "slow consumer: more than \(configuration.maxPendingBytes) bytes pending",
-                allocator: allocator
-            )
-        }
-    }
-
-    /// The connection became writable again: send the newest version of everything it is owed.
-    func catchUp(_ connection: PushConnection) {
-        guard !connection.owed.isEmpty, !connection.isClosing else { return }
-        var batch = allocator.buffer(capacity: connection.owedBytes)
-        var delivered = 0
-        var skipped = 0
-        for id in connection.owed.keys {
-            let sent = connection.lastSent[id] ?? 0
-            guard let version = store.latest(id: id), version.version > sent else { continue }
-            if sent > 0 { skipped += Int(version.version - sent - 1) }
-            delivered += 1
-            connection.lastSent[id] = version.version
-            ServerFrame.appendText(version.updateMessage, to: &batch)
-        }
-        connection.owed.removeAll()
-        connection.owedBytes = 0
-        metrics.messages.increment(by: Int64(delivered))
-        metrics.bytes.increment(by: Int64(batch.readableBytes))
-        if skipped > 0 { metrics.conflated.increment(by: Int64(skipped)) }
-        if batch.readableBytes > 0 { connection.send(batch) }
+        for connection in index.subscribers(matching: version.path) { index.attach(connection, to: id) }
     }
 }

@@ -1,50 +1,65 @@
 import CoreMetrics
-import Logging
+public import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
-import PlenumCore
+public import PlenumCore
+public import ServiceLifecycle
 import Synchronization
 
 /// The SwiftNIO HTTP + WebSocket server: one port, one `PushScheduler` per event loop.
 ///
-/// Lifecycle: `start()` binds and begins ticking; `shutdown()` stops accepting, closes every
-/// WebSocket with 1001 and stops the event loops.
-public final class PushServer: Sendable {
+/// A `Service`: nothing runs until `run()`, which creates the event loops, binds, reports the
+/// bound port through `onListening`, and serves until graceful shutdown (or cancellation); then
+/// it stops accepting, closes every WebSocket with 1001 (going away) and stops its loops.
+public final class PushServer: Service, Sendable {
     private let configuration: ServerConfiguration
     private let store: ChannelStore
     private let logger: Logger
-    private let group: MultiThreadedEventLoopGroup
-    private let schedulers: [ObjectIdentifier: NIOLoopBoundBox<PushScheduler>]
     private let counter: ConnectionCounter
-    private let serverChannel = Mutex<Channel?>(nil)
     private let nextConnectionID = Atomic<Int>(1)
-    private let isReady: @Sendable () -> Bool
     private let metrics: PushMetrics
-    private let metricsText: (@Sendable () -> [UInt8])?
+    private let routes: HTTPRoutes
+    private let onListening: @Sendable (Int) -> Void
+
+    /// How long shutdown waits for clients to take their 1001 close frames.
+    static let closeGrace = TimeAmount.seconds(1)
+    /// How long accepting pauses after the process ran out of file descriptors.
+    static let acceptBackoff = TimeAmount.milliseconds(250)
 
     /// - Parameters:
     ///   - metrics: the counters the server bumps (see `PushMetrics`).
     ///   - metricsText: the Prometheus text `GET /metrics` serves (nil: 404).
     ///   - isReady: what `GET /readyz` reports (the hub: true once its devices started).
+    ///   - onListening: called once with the bound port when the server accepts connections.
     public init(
         configuration: ServerConfiguration,
         store: ChannelStore,
         logger: Logger,
         metrics: PushMetrics = PushMetrics(factory: NOOPMetricsHandler.instance),
         metricsText: (@Sendable () -> [UInt8])? = nil,
-        isReady: @escaping @Sendable () -> Bool = { true }
+        isReady: @escaping @Sendable () -> Bool = { true },
+        onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
         self.metrics = metrics
-        self.metricsText = metricsText
-        self.isReady = isReady
-        let threads = configuration.eventLoops > 0 ? configuration.eventLoops : System.coreCount
-        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.onListening = onListening
         counter = ConnectionCounter(limit: configuration.maxConnections)
+        routes = HTTPRoutes(
+            store: store,
+            connectionLimit: configuration.maxConnections,
+            metricsText: metricsText,
+            isReady: isReady
+        )
+    }
+
+    /// Serves until graceful shutdown or cancellation; throws when the port cannot be bound.
+    public func run() async throws {
+        let threads = configuration.eventLoops > 0 ? configuration.eventLoops : System.coreCount
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         var schedulers: [ObjectIdentifier: NIOLoopBoundBox<PushScheduler>] = [:]
         for loop in group.makeIterator() {
             let scheduler = PushScheduler(
@@ -56,34 +71,19 @@ public final class PushServer: Sendable {
             )
             schedulers[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(scheduler, eventLoop: loop)
         }
-        self.schedulers = schedulers
-    }
-
-    /// Binds the port and starts every loop's tick. Returns the bound port (useful with port 0).
-    @discardableResult
-    public func start() async throws -> Int {
-        for box in schedulers.values {
-            let wakePipe =
-                configuration.tickMilliseconds == 0
-                ? try await WakePipe.open(on: box.eventLoop) { box.value.tick() } : nil
-            try await box.eventLoop.submit { box.value.start(wakePipe: wakePipe) }.get()
-        }
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: 4096)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            // Clients send little after the handshake, and NIO keeps each connection's last receive
-            // buffers for reuse: starting at 256 bytes instead of 2 KiB saves ~2 KiB per idle
-            // connection (the buffer still grows for a large message).
-            .childChannelOption(
-                ChannelOptions.recvAllocator,
-                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536)
-            )
-            .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture { try self.configurePipeline(channel) }
+        let channel: Channel
+        do {
+            for box in schedulers.values {
+                let wakePipe =
+                    configuration.tickMilliseconds == 0
+                    ? try await WakePipe.open(on: box.eventLoop) { box.value.tick() } : nil
+                try await box.eventLoop.submit { box.value.start(wakePipe: wakePipe) }.get()
             }
-        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
-        serverChannel.withLock { $0 = channel }
+            channel = try await bind(group: group, schedulers: schedulers)
+        } catch {
+            await stopUncancelled(serverChannel: nil, schedulers: schedulers, group: group)
+            throw error
+        }
         let port = channel.localAddress?.port ?? configuration.port
         logger.info(
             "listening",
@@ -92,42 +92,133 @@ public final class PushServer: Sendable {
                 "server.tick_ms": "\(configuration.tickMilliseconds)",
             ]
         )
-        return port
+        onListening(port)
+        try? await gracefulShutdown()
+        await stopUncancelled(serverChannel: channel, schedulers: schedulers, group: group)
+    }
+
+    /// `stop`, outside this task's cancellation: after a cancellation the close frames still get
+    /// their grace period (a cancelled `Task.sleep` would return at once).
+    private func stopUncancelled(
+        serverChannel: Channel?,
+        schedulers: [ObjectIdentifier: NIOLoopBoundBox<PushScheduler>],
+        group: MultiThreadedEventLoopGroup
+    ) async {
+        await Task { await self.stop(serverChannel: serverChannel, schedulers: schedulers, group: group) }.value
     }
 
     /// Stops accepting, closes every WebSocket with 1001 (going away), and stops the loops.
-    public func shutdown() async {
-        if let channel = serverChannel.withLock({ $0 }) { try? await channel.close() }
+    private func stop(
+        serverChannel: Channel?,
+        schedulers: [ObjectIdentifier: NIOLoopBoundBox<PushScheduler>],
+        group: MultiThreadedEventLoopGroup
+    ) async {
+        if let serverChannel { try? await serverChannel.close() }
         for box in schedulers.values {
             try? await box.eventLoop.submit { box.value.shutdown() }.get()
         }
         // Give the close frames a moment to reach the clients.
-        for _ in 0..<100 where counter.current > 0 { try? await Task.sleep(for: .milliseconds(10)) }
+        let deadline = NIODeadline.now() + Self.closeGrace
+        while NIODeadline.now() < deadline {
+            var open = 0
+            for box in schedulers.values {
+                open += (try? await box.eventLoop.submit { box.value.connections.count }.get()) ?? 0
+            }
+            if open == 0 { break }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         try? await group.shutdownGracefully()
         logger.info("server stopped")
     }
 
-    private func configurePipeline(_ channel: Channel) throws {
-        guard let box = schedulers[ObjectIdentifier(channel.eventLoop)] else {
-            preconditionFailure("a channel on an event loop the server did not create")
-        }
+    private func bind(
+        group: MultiThreadedEventLoopGroup,
+        schedulers: [ObjectIdentifier: NIOLoopBoundBox<PushScheduler>]
+    ) async throws -> Channel {
+        // A connection over this many unsent bytes stops being writable: the tick then owes it
+        // updates, and `PushScheduler.mayQueue` can trust a writable connection to be under the cap.
+        let high = min(65_536, configuration.maxPendingBytes)
+        let logger = self.logger
+        let metrics = self.metrics
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 4096)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AcceptBackoff(pause: Self.acceptBackoff, logger: logger, metrics: metrics)
+                    )
+                }
+            }
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(
+                ChannelOptions.writeBufferWaterMark,
+                value: ChannelOptions.Types.WriteBufferWaterMark(low: high / 2, high: high)
+            )
+            // Clients send little after the handshake, and NIO keeps each connection's last receive
+            // buffers for reuse: starting at 256 bytes instead of 2 KiB saves ~2 KiB per idle
+            // connection (the buffer still grows for a large message).
+            .childChannelOption(
+                ChannelOptions.recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536)
+            )
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let box = schedulers[ObjectIdentifier(channel.eventLoop)] else {
+                        preconditionFailure("a channel on an event loop the server did not create")
+                    }
+                    try self.configurePipeline(channel, scheduler: box)
+                }
+            }
+        return try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+    }
+
+    /// Every accepted connection takes a slot, given back when its channel closes — whether it
+    /// stayed HTTP, upgraded, or vanished mid-handshake. Beyond the limit it is answered 503.
+    private func configurePipeline(_ channel: Channel, scheduler: NIOLoopBoundBox<PushScheduler>) throws {
         let counter = self.counter
+        let metrics = self.metrics
+        let admitted = counter.reserve()
+        metrics.openConnections.increment()
+        channel.closeFuture.whenComplete { _ in
+            if admitted { counter.release() }
+            metrics.openConnections.decrement()
+        }
+        let http = HTTPRequestHandler(
+            routes: routes,
+            admitted: admitted,
+            headerTimeout: .milliseconds(Int64(configuration.headerTimeoutMilliseconds)),
+            idleTimeout: .milliseconds(Int64(configuration.idleTimeoutMilliseconds)),
+            metrics: metrics
+        )
+        guard admitted else {
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+            try channel.pipeline.syncOperations.addHandler(http)
+            return
+        }
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+            withServerUpgrade: (
+                upgraders: [webSocketUpgrader(scheduler: scheduler)],
+                completionHandler: { context in
+                    context.pipeline.removeHandler(name: "plenum.http", promise: nil)
+                }
+            )
+        )
+        try channel.pipeline.syncOperations.addHandler(http, name: "plenum.http")
+    }
+
+    private func webSocketUpgrader(scheduler box: NIOLoopBoundBox<PushScheduler>) -> NIOWebSocketServerUpgrader {
         let configuration = self.configuration
         let logger = self.logger
         let metrics = self.metrics
-        let upgrader = NIOWebSocketServerUpgrader(
+        return NIOWebSocketServerUpgrader(
             maxFrameSize: max(configuration.maxMessageBytes, 125),
             // The connection handler answers the decoder's errors itself (one handler less per
             // connection).
             automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
-                if case .invalid = PushServer.target(uri: head.uri) {
-                    return channel.eventLoop.makeSucceededFuture(nil)
-                }
-                guard counter.reserve() else {
-                    return channel.eventLoop.makeSucceededFuture(nil)
-                }
-                return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+                let accepted = WebSocketHandshake.refusal(head, target: WebSocketTarget(uri: head.uri)) == nil
+                return channel.eventLoop.makeSucceededFuture(accepted ? HTTPHeaders() : nil)
             },
             upgradePipelineHandler: { [self] channel, head in
                 channel.eventLoop.makeCompletedFuture {
@@ -138,14 +229,16 @@ public final class PushServer: Sendable {
                     let connection = PushConnection(
                         id: id,
                         output: output,
-                        maxSubscriptions: configuration.maxSubscriptions
+                        subscriptions: SubscriptionSet(
+                            limit: configuration.maxSubscriptions,
+                            byteLimit: configuration.maxSubscriptionBytes
+                        )
                     )
                     let handler = WebSocketConnectionHandler(
                         scheduler: box.value,
                         connection: connection,
-                        initialPattern: PushServer.target(uri: head.uri).pattern,
+                        initialPattern: WebSocketTarget(uri: head.uri).pattern,
                         maxMessageBytes: configuration.maxMessageBytes,
-                        counter: counter,
                         metrics: metrics,
                         logger: logger
                     )
@@ -157,60 +250,5 @@ public final class PushServer: Sendable {
                 }
             }
         )
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-            withServerUpgrade: (
-                upgraders: [upgrader],
-                completionHandler: { context in
-                    context.pipeline.removeHandler(name: "plenum.http", promise: nil)
-                }
-            )
-        )
-        try channel.pipeline.syncOperations.addHandler(
-            HTTPRequestHandler(store: store, counter: counter, metricsText: metricsText, isReady: isReady),
-            name: "plenum.http"
-        )
-    }
-
-    /// What a WebSocket URL asks for.
-    enum WebSocketTarget: Equatable {
-        case none
-        case pattern(ChannelPattern)
-        case invalid(String)
-
-        var pattern: ChannelPattern? {
-            if case .pattern(let p) = self { return p }
-            return nil
-        }
-    }
-
-    /// The subscription named by a WebSocket URL: `/ws` → none, `/ws/plant/**` → `/plant/**`.
-    static func target(uri: String) -> WebSocketTarget {
-        let path = String(uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-        guard path == "/ws" || path.hasPrefix("/ws/") else { return .invalid("not a WebSocket path") }
-        let rest = String(path.dropFirst(3))
-        if rest.isEmpty || rest == "/" { return .none }
-        guard let decoded = percentDecode(rest) else { return .invalid("'\(rest)' has an invalid %-escape") }
-        do {
-            return .pattern(try ChannelPattern(decoded))
-        } catch {
-            return .invalid("'\(decoded)' is not a valid channel path or pattern: \(error)")
-        }
-    }
-
-    /// Decodes %XX escapes; nil when an escape is malformed or the result is not UTF-8.
-    static func percentDecode(_ text: String) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next(), let low = iterator.next(),
-                let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
-            else { return nil }
-            bytes.append(value)
-        }
-        return String(validating: bytes, as: UTF8.self)
     }
 }

@@ -1,20 +1,33 @@
 /// What the push server needs to know; `PlenumApp` fills it from hub.yaml's `server:` section.
+/// docs/protocol.md ("Limits") states what these bound, per connection and in total.
 public struct ServerConfiguration: Sendable, Equatable {
     public var host: String
-    /// 0 picks a free port; `PushServer.start()` returns the one bound.
+    /// 0 picks a free port; `PushServer` reports the one bound through `onListening`.
     public var port: Int
     /// Push tick; 0 pushes as soon as published, coalesced per event loop.
     public var tickMilliseconds: Int
     /// Event loops; 0 means one per core.
     public var eventLoops: Int
-    /// WebSocket upgrades beyond this many open connections get HTTP 503.
+    /// Open connections (HTTP and WebSocket alike) beyond this many are answered with HTTP 503
+    /// and closed.
     public var maxConnections: Int
     /// Paths or patterns one connection may hold.
     public var maxSubscriptions: Int
+    /// Bytes of pattern text (UTF-8) one connection may hold, all its subscriptions together.
+    public var maxSubscriptionBytes: Int
     /// Largest client message after reassembly; larger ones close the connection with 1009.
     public var maxMessageBytes: Int
-    /// A connection whose unsent bytes (buffered plus owed) exceed this is closed with 4008.
+    /// A connection whose unsent bytes (buffered plus owed) exceed this when the hub is about to
+    /// queue more for it is closed with 4008.
     public var maxPendingBytes: Int
+    /// An HTTP request must arrive complete within this long of the connection opening or of the
+    /// previous response; otherwise the connection is closed.
+    public var headerTimeoutMilliseconds: Int
+    /// A keep-alive HTTP connection with no request for this long is closed.
+    public var idleTimeoutMilliseconds: Int
+    /// A WebSocket from which nothing arrived for this long is pinged; if nothing arrives for as
+    /// long again it is closed with 1001.
+    public var pingIntervalMilliseconds: Int
 
     public init(
         host: String = "0.0.0.0",
@@ -23,8 +36,12 @@ public struct ServerConfiguration: Sendable, Equatable {
         eventLoops: Int = 0,
         maxConnections: Int = 10_000,
         maxSubscriptions: Int = 1_000,
+        maxSubscriptionBytes: Int = 65_536,
         maxMessageBytes: Int = 65_536,
-        maxPendingBytes: Int = 4 * 1_048_576
+        maxPendingBytes: Int = 4 * 1_048_576,
+        headerTimeoutMilliseconds: Int = 10_000,
+        idleTimeoutMilliseconds: Int = 60_000,
+        pingIntervalMilliseconds: Int = 30_000
     ) {
         self.host = host
         self.port = port
@@ -32,7 +49,11 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.eventLoops = eventLoops
         self.maxConnections = maxConnections
         self.maxSubscriptions = maxSubscriptions
+        self.maxSubscriptionBytes = maxSubscriptionBytes
         self.maxMessageBytes = maxMessageBytes
         self.maxPendingBytes = maxPendingBytes
+        self.headerTimeoutMilliseconds = headerTimeoutMilliseconds
+        self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
+        self.pingIntervalMilliseconds = pingIntervalMilliseconds
     }
 }

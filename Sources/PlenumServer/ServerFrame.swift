@@ -50,6 +50,13 @@ enum ServerFrame {
         return buffer
     }
 
+    /// An empty ping (the keep-alive sweep's).
+    static func ping(allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 2)
+        appendHeader(opcode: 0x9, length: 0, to: &buffer)
+        return buffer
+    }
+
     /// A close frame; `code == nil` sends an empty close (echoing a client's empty close).
     static func close(_ code: UInt16?, reason: String = "", allocator: ByteBufferAllocator) -> ByteBuffer {
         guard let code else {

@@ -4,6 +4,11 @@ import PlenumCore
 ///
 /// Each event returns the actions the connection must take, in order. The scheduler carries
 /// them out (index changes, snapshots, replies); tests drive this struct directly.
+///
+/// Bounded and linear: a connection holds at most `limit` patterns totalling at most
+/// `byteLimit` bytes of text; a request naming more than `limit` channels is refused before
+/// its patterns are parsed, and de-duplication uses hashing, so one message costs time linear
+/// in its size.
 struct SubscriptionSet {
     enum Action: Equatable {
         /// Send this message now.
@@ -22,13 +27,21 @@ struct SubscriptionSet {
     }
 
     let limit: Int
+    let byteLimit: Int
+    /// In the order subscribed.
     private(set) var patterns: [ChannelPattern] = []
+    private var held: Set<ChannelPattern> = []
+    /// UTF-8 bytes of the patterns held.
+    private(set) var heldBytes = 0
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, byteLimit: Int = .max) {
+        self.limit = limit
+        self.byteLimit = byteLimit
+    }
 
     /// A text message arrived.
     mutating func received(text: [UInt8]) -> [Action] {
-        switch ClientRequest.parse(text) {
+        switch ClientRequest.parse(text, maxChannels: limit) {
         case .failure(let error):
             return [.refuse(error)]
         case .success(.ping(let id)):
@@ -47,8 +60,11 @@ struct SubscriptionSet {
 
     mutating func subscribe(_ requested: [ChannelPattern], id: JSONValue?, resume: ResumePosition? = nil) -> [Action] {
         var added: [ChannelPattern] = []
-        for pattern in requested where !patterns.contains(pattern) && !added.contains(pattern) {
+        var seen: Set<ChannelPattern> = []
+        var addedBytes = 0
+        for pattern in requested where !held.contains(pattern) && seen.insert(pattern).inserted {
             added.append(pattern)
+            addedBytes += pattern.string.utf8.count
         }
         guard patterns.count + added.count <= limit else {
             let error = ProtocolError(
@@ -58,15 +74,30 @@ struct SubscriptionSet {
             )
             return [.refuse(error)]
         }
+        guard heldBytes + addedBytes <= byteLimit else {
+            let error = ProtocolError(
+                .tooManySubscriptions,
+                "this would hold \(heldBytes + addedBytes) bytes of patterns; at most \(byteLimit) are allowed per connection",
+                id: id
+            )
+            return [.refuse(error)]
+        }
         patterns.append(contentsOf: added)
+        held.formUnion(added)
+        heldBytes += addedBytes
         let index: [Action] = added.isEmpty ? [] : [.index(added)]
         if let resume { return index + [.resume(requested, id: id, position: resume)] }
         return [.reply(ServerMessage.subscribed(requested, id: id))] + index + [.snapshot(requested, id: id)]
     }
 
     mutating func unsubscribe(_ requested: [ChannelPattern], id: JSONValue?) -> [Action] {
-        let removed = requested.filter { patterns.contains($0) }
-        patterns.removeAll { removed.contains($0) }
+        let asked = Set(requested)
+        let removed = patterns.filter { asked.contains($0) }
+        if !removed.isEmpty {
+            patterns.removeAll { asked.contains($0) }
+            held.subtract(removed)
+            heldBytes -= removed.reduce(0) { $0 + $1.string.utf8.count }
+        }
         var actions: [Action] = [.reply(ServerMessage.unsubscribed(requested, id: id))]
         if !removed.isEmpty { actions.insert(.unindex(removed), at: 0) }
         return actions

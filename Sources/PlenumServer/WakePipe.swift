@@ -1,6 +1,7 @@
 import Glibc
 import NIOCore
 import NIOPosix
+import PlenumCore
 import Synchronization
 
 /// Wakes one event loop from a publishing thread (`tick_ms: 0`) through a pipe that the loop
@@ -23,7 +24,7 @@ final class WakePipe: Sendable {
     /// Opens the pipe; `onWake` runs on `loop` after each batch of wakes.
     static func open(on loop: EventLoop, onWake: @escaping @Sendable () -> Void) async throws -> WakePipe {
         var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { throw IOError(errnoCode: errno, reason: "pipe") }
+        guard pipe(&ends) == 0 else { throw SystemError("pipe") }
         for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         _ = fcntl(ends[1], F_SETFL, O_NONBLOCK)
         do {

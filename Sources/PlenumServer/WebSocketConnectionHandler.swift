@@ -16,7 +16,6 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     private let connection: PushConnection
     private let initialPattern: ChannelPattern?
     private let maxMessageBytes: Int
-    private let counter: ConnectionCounter
     private let metrics: PushMetrics
     private let logger: Logger
     private let allocator = ByteBufferAllocator()
@@ -29,7 +28,6 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         connection: PushConnection,
         initialPattern: ChannelPattern?,
         maxMessageBytes: Int,
-        counter: ConnectionCounter,
         metrics: PushMetrics,
         logger: Logger
     ) {
@@ -37,7 +35,6 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         self.connection = connection
         self.initialPattern = initialPattern
         self.maxMessageBytes = maxMessageBytes
-        self.counter = counter
         self.metrics = metrics
         self.logger = logger
     }
@@ -52,7 +49,6 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         scheduler.remove(connection)
-        counter.release()
         context.fireChannelInactive()
     }
 
@@ -78,7 +74,12 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        guard !connection.isClosing else { return }
+        guard !connection.isClosing else {
+            // The client answered our close: the closing handshake is complete.
+            if frame.opcode == .connectionClose { context.close(promise: nil) }
+            return
+        }
+        connection.heardFrom = true
         guard frame.maskKey != nil else { return fail(.protocolError, "client frames must be masked") }
         guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
             return fail(.protocolError, "reserved bits set without a negotiated extension")
@@ -100,7 +101,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
             }
             append(frame)
         case .ping:
-            connection.send(ServerFrame.pong(frame.unmaskedData, allocator: allocator))
+            scheduler.queue(ServerFrame.pong(frame.unmaskedData, allocator: allocator), to: connection)
         case .pong:
             break
         case .connectionClose:
@@ -159,7 +160,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     }
 
     private func fail(_ code: ServerFrame.CloseCode, _ reason: String) {
-        metrics.protocolError("close_\(code.rawValue)")
+        metrics.protocolClose(code)
         logger.debug(
             "closing connection on protocol violation",
             metadata: [

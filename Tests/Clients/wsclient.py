@@ -277,10 +277,11 @@ def violations(port, max_message):
     return results
 
 
-def handshake(port, path, headers):
-    """A raw HTTP request to a /ws path; returns the status and body."""
+def handshake(port, path, headers, method="GET"):
+    """A raw HTTP request to a /ws path; returns the status, the body and the headers the
+    WebSocket rules care about."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(f"{h}\r\n" for h in headers) + "\r\n"
+    request = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(f"{h}\r\n" for h in headers) + "\r\n"
     sock.sendall(request.encode())
     data = b""
     while b"\r\n\r\n" not in data:
@@ -290,14 +291,21 @@ def handshake(port, path, headers):
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     length = 0
+    extra = {}
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length":
             length = int(value)
-    while len(body) < length:
+        if name.strip().lower() in (b"sec-websocket-version", b"allow"):
+            extra[name.strip().decode()] = value.strip().decode()
+    status = int(head.split(b" ")[1])
+    while status != 101 and len(body) < length:
         body += sock.recv(4096)
     sock.close()
-    return {"status": int(head.split(b" ")[1]), "body": json.loads(body) if body else None}
+    result = {"status": status, "body": json.loads(body) if body and status != 101 else None}
+    if extra:
+        result["headers"] = extra
+    return result
 
 
 def handshakes(port):
@@ -308,6 +316,10 @@ def handshakes(port):
         "no_key": handshake(port, "/ws/a", upgrade),
         "bad_version": handshake(port, "/ws/a", ["Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 8", key]),
         "bad_pattern": handshake(port, "/ws/a/**/b", upgrade + [key]),
+        "post": handshake(port, "/ws/a", upgrade + [key], method="POST"),
+        "short_key": handshake(port, "/ws/a", upgrade + ["Sec-WebSocket-Key: c2hvcnQ="]),
+        "not_base64_key": handshake(port, "/ws/a", upgrade + ["Sec-WebSocket-Key: !!!!!!!!!!!!!!!!!!!!!!=="]),
+        "good": handshake(port, "/ws/a", upgrade + [key]),
     }
 
 
@@ -491,6 +503,7 @@ def metrics_traffic(port, pattern, expected):
     raw = RawClient(port)
     raw.send_frame(0x1, b'{"op":"ping"}', masked=False)
     raw.read_close_code()
+    raw.sock.close()
     time.sleep(0.5)
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=TIMEOUT) as r:
         content_type = r.headers.get("Content-Type")
@@ -501,6 +514,212 @@ def metrics_traffic(port, pattern, expected):
             name, value = line.rsplit(" ", 1)
             metrics[name] = float(value)
     return {"received": len(updates), "content_type": content_type, "metrics": metrics}
+
+
+def upgrade_request(path="/ws"):
+    key = base64.b64encode(os.urandom(16)).decode()
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+
+
+def metric_values(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=TIMEOUT) as r:
+        text = r.read().decode()
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
+
+
+def abandoned_upgrades(port, count):
+    """Send `count` upgrade requests and close each before reading the 101 (half with FIN, half
+    with RST); then a real client connects and /metrics is read once every slot is back."""
+    count = int(count)
+    request = upgrade_request()
+    for i in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        if i % 2:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
+        sock.sendall(request)
+        sock.close()
+    deadline = time.monotonic() + 20
+    metrics = {}
+    while time.monotonic() < deadline:
+        try:
+            metrics = metric_values(port)
+        except urllib.error.HTTPError as e:
+            # Until the hub has seen every abandoned socket close, they still hold their
+            # slots and /metrics itself is refused with 503: poll again.
+            if e.code != 503:
+                raise
+            time.sleep(0.1)
+            continue
+        # This /metrics request itself is the one open connection.
+        if metrics.get("plenum_server_connections") == 1 and metrics.get("plenum_ws_connections") == 0:
+            break
+        time.sleep(0.1)
+    try:
+        with connect(url(port), max_size=None, open_timeout=TIMEOUT) as ws:
+            first = recv_json(ws)["type"]
+    except Exception as e:  # reported: the test asserts on it
+        first = repr(e)
+    return {
+        "first_message": first,
+        "server_connections": metrics.get("plenum_server_connections"),
+        "ws_connections": metrics.get("plenum_ws_connections"),
+    }
+
+
+def pipeline_flood(port, count, marker, done):
+    """Pipeline `count` GET /api/channels on one connection that never reads (sending for at
+    most 10 s); create `marker`, hold the connection until `done` exists, then close."""
+    count = int(count)
+    request = b"GET /api/channels HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    payload = request * count
+    sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.setblocking(False)
+    sent = 0
+    deadline = time.monotonic() + 10
+    while sent < len(payload) and time.monotonic() < deadline:
+        try:
+            sent += sock.send(payload[sent : sent + 65536])
+        except BlockingIOError:
+            time.sleep(0.01)
+    open(marker, "w").close()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(done) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    return {"requests_sent": sent // len(request), "bytes_sent": sent}
+
+
+def flood_without_reading(port, kind, seconds, marker, done):
+    """A WebSocket client that never reads and keeps sending `subscribe ["/**"]` (kind
+    "subscribe") or pings with a 60 KB id (kind "ping") for at most `seconds`, or until the
+    hub stops taking its bytes; creates `marker`, waits for `done`, then reads what is queued for
+    it and reports the close code."""
+    seconds = float(seconds)
+    raw = RawClient(port)
+    raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    if kind == "subscribe":
+        message = b'{"op":"subscribe","channels":["/**"]}'
+    else:
+        message = json.dumps({"op": "ping", "id": "x" * 60000}).encode()
+    raw.sock.settimeout(0.5)
+    sent = 0
+    error = None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            raw.send_frame(0x1, message)
+            sent += 1
+        except socket.timeout:
+            break  # the hub stopped reading us
+        except OSError as e:
+            error = type(e).__name__
+            break
+    open(marker, "w").close()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(done) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    raw.sock.settimeout(TIMEOUT)
+    return {"sent": sent, "send_error": error, "close": raw.read_close_code()}
+
+
+def hold_connections(port, count, marker, done):
+    """Open `count` TCP connections (as many as succeed), create `marker`, keep them until `done`."""
+    count = int(count)
+    socks = []
+    failures = 0
+    for _ in range(count):
+        try:
+            socks.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+        except OSError:
+            failures += 1
+    open(marker, "w").close()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(done) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for s in socks:
+        s.close()
+    return {"opened": len(socks), "failed": failures}
+
+
+def silent_clients(port):
+    """Timeouts as a client sees them: a half-sent HTTP request, an idle keep-alive connection,
+    a WebSocket that never answers pings, and one that does."""
+
+    def wait_closed(sock, limit=10):
+        sock.settimeout(limit)
+        received = b""
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return received, True
+                received += chunk
+        except ConnectionResetError:
+            return received, True
+        except socket.timeout:
+            return received, False
+
+    half = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    half.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    _, half_closed = wait_closed(half)
+
+    idle = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    answer, idle_closed = wait_closed(idle)
+
+    raw = RawClient(port)
+    frames = []
+    raw.sock.settimeout(10)
+    try:
+        while True:
+            opcode, payload, _ = raw.read_frame()
+            frames.append(opcode)
+            if opcode == 0x8:
+                frames.append(struct.unpack("!H", payload[:2])[0])
+                frames.append(payload[2:].decode())
+                break
+    except (EOFError, socket.timeout, ConnectionResetError) as e:
+        frames.append(type(e).__name__)
+
+    with connect(url(port), max_size=None) as ws:  # answers pings by itself
+        recv_json(ws)
+        time.sleep(2)
+        ws.send('{"op":"ping","id":1}')
+        alive = recv_until(ws, "pong")[0]["id"] == 1
+    return {
+        "half_request_closed": half_closed,
+        "idle_answered": answer.startswith(b"HTTP/1.1 200"),
+        "idle_closed": idle_closed,
+        "silent_ws_frames": frames,
+        "answering_ws_alive": alive,
+    }
+
+
+def many_patterns(port, count):
+    """One subscribe naming `count` distinct patterns, then a ping: both answers."""
+    count = int(count)
+    with connect(url(port), max_size=None) as ws:
+        recv_json(ws)
+        ws.send(json.dumps({"op": "subscribe", "channels": [f"/{i}" for i in range(count)], "id": 1}))
+        ws.send('{"op":"ping","id":2}')
+        first = recv_json(ws)
+        second = recv_json(ws)
+    return {"first": first, "second": second}
+
+
+def metrics_traffic_only(port):
+    """Just /metrics, as {name: value}."""
+    return metric_values(port)
 
 
 def get(port, path):

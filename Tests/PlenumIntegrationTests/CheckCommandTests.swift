@@ -38,6 +38,18 @@ import Testing
         #expect(result.stdout.isEmpty)
     }
 
+    @Test func anInvalidModbusRegisterMapIsRefusedAtItsLine() throws {
+        let result = try PlenumBinary.run(["check", "--config", "bad-modbus-map.yaml"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr == """
+                bad-modbus-map.yaml:9:63: devices[0].params.points[1].type: 'u48' is not a register type; expected one of u16, i16, u32, i32, f32, u64, i64, f64
+                1 problem in bad-modbus-map.yaml
+
+                """
+        )
+    }
+
     @Test func scriptPathsResolveAgainstTheConfigNotTheWorkingDirectory() throws {
         let result = try PlenumBinary.run(["check", "--config", PlenumBinary.fixtures + "/good.yaml"], in: "/")
         #expect(result.status == 0)

@@ -1,5 +1,6 @@
 import Foundation
 import PlenumCore
+import PlenumModbus
 import PlenumTestSupport
 import Testing
 
@@ -19,14 +20,36 @@ import Testing
     @Test func theShippedConfigurationIsValid() throws {
         let result = try PlenumBinary.run(["check", "--config", "hub.yaml"], in: Self.repository)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("devices: 6"))
+        #expect(result.stdout.contains("devices: 7"))
+    }
+
+    /// The shipped hub.yaml in a scratch directory (its plugins/ linked), with the simulated
+    /// chiller controller's Modbus port moved to a free one so that runs never collide.
+    static func shippedPlant() throws -> (directory: String, modbusPort: Int) {
+        let directory = NSTemporaryDirectory() + "plenum-plant-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: directory + "/plugins",
+            withDestinationPath: repository + "/plugins"
+        )
+        let port = try freeLoopbackPort()
+        let yaml = try String(contentsOfFile: repository + "/hub.yaml", encoding: .utf8)
+        #expect(yaml.components(separatedBy: "15020").count >= 3, "hub.yaml serves and polls port 15020")
+        try yaml.replacingOccurrences(of: "15020", with: String(port)).write(
+            toFile: directory + "/hub.yaml",
+            atomically: true,
+            encoding: .utf8
+        )
+        return (directory, port)
     }
 
     @Test func theShippedPlantPublishesEveryDocumentedChannel() throws {
+        let plant = try Self.shippedPlant()
+        defer { try? FileManager.default.removeItem(atPath: plant.directory) }
         let hub = try RunningProcess(
             PlenumBinary.path,
             ["run", "--config", "hub.yaml", "--port", "0"],
-            in: Self.repository
+            in: plant.directory
         )
         defer { hub.kill() }
         let port = try #require(hub.waitForPort())
@@ -47,6 +70,11 @@ import Testing
             }
             for device in [chiller, ahu, "\(chiller)-predictor"] { expected.append("/plenum/devices/\(device)/status") }
         }
+        // Line 1's chiller is read over Modbus: its link state and point list, and the simulator.
+        expected += [
+            "/plant/line1/chiller-1/modbus/link", "/plant/line1/chiller-1/modbus/points",
+            "/plenum/devices/chiller-1-sim/status",
+        ]
         let deadline = Date().addingTimeInterval(20)
         var seen: [String] = []
         while Date() < deadline {
@@ -62,6 +90,42 @@ import Testing
                 try get(port, "/api/channels/plenum/devices/\(device)/status")["value"]?["state"] == .string("running")
             )
         }
+        hub.signal(SIGTERM)
+        #expect(hub.waitForExit() == 0)
+    }
+
+    /// Line 1's chiller readings travel through Modbus TCP: the simulated controller serves
+    /// registers, modbus_device.lua polls them; a setpoint written to the controller over Modbus
+    /// comes back on the channel.
+    @Test func lineOnesChillerArrivesThroughModbus() throws {
+        let plant = try Self.shippedPlant()
+        defer { try? FileManager.default.removeItem(atPath: plant.directory) }
+        let hub = try RunningProcess(
+            PlenumBinary.path,
+            ["run", "--config", "hub.yaml", "--port", "0"],
+            in: plant.directory
+        )
+        defer { hub.kill() }
+        let port = try #require(hub.waitForPort())
+        let deadline = Date().addingTimeInterval(20)
+        func value(_ path: String) throws -> JSONValue? { try get(port, "/api/channels" + path)["value"] }
+        while Date() < deadline, try value("/plant/line1/chiller-1/modbus/link") != .string("online") {
+            usleep(100_000)
+        }
+        #expect(try value("/plant/line1/chiller-1/modbus/link") == .string("online"))
+        let status = try value("/plenum/devices/chiller-1/status")
+        #expect(status?["script"] == .string("plugins/modbus_device.lua"))
+        #expect(status?["state"] == .string("running"))
+        let supply = try #require(try value("/plant/line1/chiller-1/supply_temp")?.numberValue)
+        #expect((4...12).contains(supply))
+        #expect(try value("/plant/line1/chiller-1/status") == .string("running"))
+        #expect(try value("/plant/line1/chiller-1/setpoint") == .double(6.5))
+
+        let controller = try ModbusClient(.init(endpoint: .tcp(host: "127.0.0.1", port: plant.modbusPort), unit: 1))
+        let words = try RegisterCodec.encode(.double(7.25), as: RegisterFormat(.f32, order: .cdab))
+        try controller.writeRegisters(at: 0, values: words.map(Int.init))
+        while Date() < deadline, try value("/plant/line1/chiller-1/setpoint") != .double(7.25) { usleep(100_000) }
+        #expect(try value("/plant/line1/chiller-1/setpoint") == .double(7.25))
         hub.signal(SIGTERM)
         #expect(hub.waitForExit() == 0)
     }

@@ -52,6 +52,34 @@ import Testing
         #expect(watch.text.contains("plenum watch: the hub closed the connection (code 1001)"))
     }
 
+    /// Issue 11 item 18: on main the watch hung forever on a 503.
+    @Test func aRefusedUpgradeEndsTheWatchWithStatus1AndTheHubsReason() throws {
+        let directory = NSTemporaryDirectory() + "plenum-watch-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let yaml = """
+            server: {host: 127.0.0.1, port: 0, max_connections: 1}
+            devices:
+              - {name: counter, script: \(PlenumBinary.fixtures)/plugins/counter.lua, prefix: /test/counter}
+
+            """
+        try yaml.write(toFile: directory + "/hub.yaml", atomically: true, encoding: .utf8)
+        let hub = try RunningProcess(PlenumBinary.path, ["run", "--config", directory + "/hub.yaml"])
+        defer { hub.kill() }
+        let port = try #require(hub.waitForPort())
+        let first = try RunningProcess(PlenumBinary.path, ["watch", "--url", "ws://127.0.0.1:\(port)", "/test/**"])
+        defer { first.kill() }
+        #expect(first.waitFor("/test/counter/count") != nil)
+        let second = try PlenumBinary.run(["watch", "--url", "ws://127.0.0.1:\(port)", "/test/**"], timeout: 20)
+        #expect(!second.timedOut)
+        #expect(second.status == 1)
+        #expect(
+            second.stderr
+                == "plenum watch: the hub refused the WebSocket upgrade: HTTP 503 Service Unavailable: too many connections (limit 1)\n"
+        )
+        #expect(second.stdout.isEmpty)
+    }
+
     @Test func unreachableHubAndBadArgumentsFailCleanly() throws {
         let refused = try PlenumBinary.run(["watch", "--url", "ws://127.0.0.1:1", "/x"])
         #expect(refused.status == 1)

@@ -10,26 +10,47 @@ final class ServerHarness: Sendable {
     let store: ChannelStore
     let server: PushServer
     let port: Int
+    private let task: Task<Void, Error>
 
-    private init(server: PushServer, port: Int, store: ChannelStore) {
+    private init(server: PushServer, port: Int, store: ChannelStore, task: Task<Void, Error>) {
         self.server = server
         self.port = port
         self.store = store
+        self.task = task
     }
 
     static func start(
         history: Int = 16,
         ready: Bool = true,
+        logger: Logger? = nil,
         _ configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> ServerHarness {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
         configure(&configuration)
         let store = ChannelStore(history: history)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let server = PushServer(configuration: configuration, store: store, logger: logger, isReady: { ready })
-        let port = try await server.start()
-        return ServerHarness(server: server, port: port, store: store)
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        let (ports, listening) = AsyncStream.makeStream(of: Int.self)
+        let server = PushServer(
+            configuration: configuration,
+            store: store,
+            logger: logger ?? quiet,
+            isReady: { ready },
+            onListening: { port in
+                listening.yield(port)
+                listening.finish()
+            }
+        )
+        let task = Task {
+            defer { listening.finish() }
+            try await server.run()
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            try await task.value
+            throw CancellationError()
+        }
+        return ServerHarness(server: server, port: port, store: store, task: task)
     }
 
     /// Publishes an increasing integer to each path every `interval` until stopped.
@@ -37,7 +58,11 @@ final class ServerHarness: Sendable {
         Publisher(store: store, paths: paths.map { try! ChannelPath($0) }, interval: interval)
     }
 
-    func stop() async { await server.shutdown() }
+    /// Cancels the server's `run()` (as a `ServiceGroup` does) and waits until it returned.
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
 }
 
 /// A producer thread, like a device's.

@@ -102,17 +102,17 @@ import Testing
     }
 
     @Test func urlTargets() throws {
-        #expect(PushServer.target(uri: "/ws") == .none)
-        #expect(PushServer.target(uri: "/ws/") == .none)
-        #expect(PushServer.target(uri: "/ws/plant/**") == .pattern(try ChannelPattern("/plant/**")))
+        #expect(WebSocketTarget(uri: "/ws") == .none)
+        #expect(WebSocketTarget(uri: "/ws/") == .none)
+        #expect(WebSocketTarget(uri: "/ws/plant/**") == .pattern(try ChannelPattern("/plant/**")))
         #expect(
-            PushServer.target(uri: "/ws/a%20b")
+            WebSocketTarget(uri: "/ws/a%20b")
                 == .invalid(
                     "'/a b' is not a valid channel path or pattern: the path contains a forbidden character U+20 (whitespace, control characters and '*' are not allowed)"
                 )
         )
-        #expect(PushServer.target(uri: "/ws/caf%C3%A9?x=1") == .pattern(try ChannelPattern("/café")))
-        #expect(PushServer.target(uri: "/ws/%zz") == .invalid("'/%zz' has an invalid %-escape"))
+        #expect(WebSocketTarget(uri: "/ws/caf%C3%A9?x=1") == .pattern(try ChannelPattern("/café")))
+        #expect(WebSocketTarget(uri: "/ws/%zz") == .invalid("'/%zz' has an invalid %-escape"))
     }
 
     @Test func framesUseTheShortestLengthEncoding() {
@@ -124,5 +124,58 @@ import Testing
         }
         let close = ServerFrame.close(4008, reason: String(repeating: "r", count: 300), allocator: allocator)
         #expect(close.readableBytes == 2 + 125)
+    }
+}
+
+/// Issue 11 item 14: limits before work, and work linear in the message.
+@Suite struct SubscriptionLimitTests {
+    private func subscribe(_ patterns: [String]) -> [UInt8] {
+        Array(
+            JSONValue.object(["op": .string("subscribe"), "channels": .array(patterns.map { .string($0) })]).jsonBytes
+        )
+    }
+
+    @Test func moreChannelsThanTheLimitAreRefusedBeforeParsing() {
+        var set = SubscriptionSet(limit: 1_000)
+        // 7,200 distinct patterns, one of them invalid: refused for the count, not the pattern.
+        let actions = set.received(text: subscribe((0..<7_200).map { "/\($0)" } + ["/a/**/b"]))
+        guard case .refuse(let error) = actions.first else {
+            Issue.record("not refused: \(actions)")
+            return
+        }
+        #expect(error.code == .tooManySubscriptions)
+        #expect(error.message == "7201 channels in one message; at most 1000 are allowed per connection")
+        #expect(set.patterns.isEmpty)
+    }
+
+    /// On main, de-duplication compared every new pattern with every other: 50,000 patterns took
+    /// minutes. With hashing it is one pass (the time limit only catches a relapse).
+    @Test(.timeLimit(.minutes(1)))
+    func fiftyThousandDistinctPatternsAreHeldInLinearTime() throws {
+        var set = SubscriptionSet(limit: 100_000)
+        let patterns = try (0..<50_000).map { try ChannelPattern("/p/\($0)") }
+        let actions = set.subscribe(patterns + patterns, id: nil)
+        #expect(set.patterns.count == 50_000)
+        #expect(actions.count == 3)
+        let removed = set.unsubscribe(Array(patterns[..<25_000]), id: nil)
+        #expect(set.patterns.count == 25_000)
+        #expect(removed.first == .unindex(Array(patterns[..<25_000])))
+    }
+
+    @Test func heldPatternTextIsBounded() throws {
+        var set = SubscriptionSet(limit: 100, byteLimit: 20)
+        _ = set.subscribe([try ChannelPattern("/aaaa/bbbb")], id: nil)  // 10 bytes
+        #expect(set.heldBytes == 10)
+        let refused = set.subscribe([try ChannelPattern("/cccc/dddd/e")], id: .integer(4))  // 12 more
+        guard case .refuse(let error) = refused.first else {
+            Issue.record("not refused")
+            return
+        }
+        #expect(error.message == "this would hold 22 bytes of patterns; at most 20 are allowed per connection")
+        #expect(error.id == .integer(4))
+        _ = set.unsubscribe([try ChannelPattern("/aaaa/bbbb")], id: nil)
+        #expect(set.heldBytes == 0)
+        _ = set.subscribe([try ChannelPattern("/cccc/dddd/e")], id: nil)
+        #expect(set.heldBytes == 12)
     }
 }

@@ -1,0 +1,1 @@
+-- Stands in for plugins/modbus_device.lua: its params are checked by name.

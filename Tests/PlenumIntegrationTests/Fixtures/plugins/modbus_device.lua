@@ -1,0 +1,1 @@
+-- Stands in for plugins/modbus_device.lua: plenum check validates its params by the script's name.
