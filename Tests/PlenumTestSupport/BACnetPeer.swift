@@ -32,11 +32,35 @@ public final class BACnetPeer: @unchecked Sendable {
                 "--instance", String(instance), "--address", "127.0.0.1/8:\(chosen)", "--period", String(period),
             ]
         )
-        guard process.waitFor(#""event": "ready""#, timeout: 30) != nil else {
+        // "ready" comes before bacpypes3 has bound its sockets: also wait for an I-Am.
+        guard process.waitFor(#""event": "ready""#, timeout: 30) != nil, Self.answersWhoIs(port: chosen) else {
             let output = process.text
             process.kill()
             throw Failure(description: "the bacpypes3 peer did not start:\n\(output)")
         }
+    }
+
+    /// Sends a directed Who-Is every 200 ms (bounded: 15 s) until something answers.
+    private static func answersWhoIs(port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let whoIs: [UInt8] = [0x81, 0x0A, 0x00, 0x08, 0x01, 0x00, 0x10, 0x08]
+        var buffer = [UInt8](repeating: 0, count: 1_600)
+        for _ in 0..<75 {
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, whoIs, whoIs.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            if recv(fd, &buffer, buffer.count, 0) > 0 { return true }
+        }
+        return false
     }
 
     deinit { process.kill() }
