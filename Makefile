@@ -4,11 +4,11 @@ SWIFT ?= swift
 CONFIG ?= hub.yaml
 # Debian packages the build needs (C libraries behind CLua, CYAML and CModbus).
 BUILD_DEBS := liblua5.4-dev libyaml-dev libmodbus-dev pkg-config
-# Extra Debian packages the tests need (Python venv for the independent WebSocket client and the
-# Modbus peers; socat for the pty pairs of the Modbus RTU tests).
+# Extra Debian packages the tests need (Python venv for the independent WebSocket client, the
+# Modbus peers and the bacpypes3 BACnet peer; socat for the pty pairs of the Modbus RTU tests).
 TEST_DEBS := python3-venv socat
 VENV := .venv
-PYTHON_PACKAGES := websockets==17.4 pymodbus==3.16.1 pyserial==3.5
+PYTHON_PACKAGES := websockets==17.4 pymodbus==3.16.1 pyserial==3.5 bacpypes3==0.0.110
 
 .PHONY: run test build lint deps test-deps apt-test-debs venv bench clean
 
@@ -39,7 +39,7 @@ apt-test-debs:
 	$(call apt_install,$(TEST_DEBS))
 
 venv:
-	@if ! $(VENV)/bin/python -c "import websockets, pymodbus, serial, sys; sys.exit(websockets.__version__ != \"17.4\" or pymodbus.__version__ != \"3.16.1\" or serial.__version__ != \"3.5\")" >/dev/null 2>&1; then \
+	@if ! $(VENV)/bin/python -c "import websockets, pymodbus, serial, bacpypes3, sys; sys.exit(websockets.__version__ != \"17.4\" or pymodbus.__version__ != \"3.16.1\" or serial.__version__ != \"3.5\" or bacpypes3.__version__ != \"0.0.110\")" >/dev/null 2>&1; then \
 	  echo "Creating $(VENV) with $(PYTHON_PACKAGES)"; \
 	  rm -rf $(VENV); python3 -m venv $(VENV) && $(VENV)/bin/pip install -q $(PYTHON_PACKAGES); \
 	fi
@@ -72,6 +72,7 @@ SCENARIOS ?=
 bench: deps
 	$(SWIFT) build -c release --product plenum
 	$(SWIFT) build -c release --product plenum-loadgen
+	$(SWIFT) build -c release --product plenum-bacnet-bench
 	python3 bench/run.py --runs $(RUNS) $(SCENARIOS)
 
 clean:

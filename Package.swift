@@ -55,10 +55,11 @@ let package = Package(
             name: "PlenumLua",
             dependencies: ["CPlenumLua"]
         ),
+        .target(name: "PlenumBACnet", dependencies: ["PlenumCore"]),
         .target(
             name: "PlenumDevices",
             dependencies: [
-                "PlenumCore", "PlenumLua", "PlenumModbus",
+                "PlenumCore", "PlenumLua", "PlenumModbus", "PlenumBACnet",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -102,6 +103,7 @@ let package = Package(
             name: "plenum-loadgen",
             dependencies: ["CEpoll", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .executableTarget(name: "plenum-bacnet-bench", dependencies: ["PlenumBACnet", "PlenumCore"]),
         .target(
             name: "PlenumTestSupport",
             dependencies: [
@@ -112,6 +114,7 @@ let package = Package(
             path: "Tests/PlenumTestSupport"
         ),
         .testTarget(name: "PlenumCoreTests", dependencies: ["PlenumCore"]),
+        .testTarget(name: "PlenumBACnetTests", dependencies: ["PlenumBACnet", "PlenumCore", "PlenumTestSupport"]),
         .testTarget(
             name: "PlenumModbusTests",
             dependencies: ["PlenumModbus", "PlenumCore", "PlenumTestSupport"]
@@ -125,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "PlenumDevicesTests",
             dependencies: [
-                "PlenumDevices", "PlenumCore", "PlenumModbus", "PlenumTestSupport",
+                "PlenumDevices", "PlenumCore", "PlenumModbus", "PlenumBACnet", "PlenumTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -159,3 +162,12 @@ let package = Package(
         ),
     ]
 )
+
+// The BACnet decoder's libFuzzer target (docs/bacnet.md, "Fuzzing"). It calls libFuzzer's
+// driver, which only `-sanitize=fuzzer` links, so it is part of the package only when
+// PLENUM_FUZZ is set.
+if Context.environment["PLENUM_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(name: "plenum-fuzz-bacnet", dependencies: ["PlenumBACnet"], path: "Tests/Fuzz/BACnet")
+    )
+}

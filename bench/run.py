@@ -390,6 +390,13 @@ SCENARIOS = {
     "modbus-20-devices-50-points": modbus_devices(),
 }
 
+# BACnet/IP: decoding cost, and a 500-point COV controller (bench/bacnet.py).
+import bacnet  # noqa: E402
+
+SCENARIOS["bacnet-decode"] = bacnet.decode_scenario(ROOT)
+SCENARIOS["bacnet-cov-500-tick0"] = bacnet.cov_scenario(ROOT, Hub, write_config, 0)
+SCENARIOS["bacnet-cov-500-tick10"] = bacnet.cov_scenario(ROOT, Hub, write_config, 10)
+
 
 def machine():
     cpu = ""

@@ -19,6 +19,7 @@ import PlenumLua
 /// | `hub.params`, `hub.device` | the device's hub.yaml params; `{name=, prefix=}` |
 /// | `hub.serial.open(path, options)` | a serial port with `read_line`, `read`, `write`, `close` |
 /// | `hub.modbus.tcp/rtu/serve/decode/encode` | Modbus clients and a server (`HubAPI+Modbus.swift`) |
+/// | `hub.bacnet.open(options)` | a BACnet/IP client (`BACnetHostAPI`) |
 enum HubAPI {
     static func register(in state: LuaState, context: DeviceContext) throws(LuaError) {
         state.register("publish", in: "hub") { [unowned context] args in context.publish(args) }
@@ -42,6 +43,7 @@ enum HubAPI {
         }
         try state.run(prelude, chunkName: "=hub")
         try registerModbus(in: state, context: context)
+        try BACnetHostAPI.register(in: state, context: context, blocking: registerBlocking)
     }
 
     /// A host function that may block: before it, the script's publishes and heap size are
