@@ -20,8 +20,9 @@ import PlenumLua
 /// `device` is a device instance (resolved with Who-Is, cached) or an `"ip:port"` string.
 /// Failures are Lua errors starting `bacnet: timeout:`, `bacnet: error: <class>/<code>`,
 /// `bacnet: reject: <reason>`, `bacnet: abort: <reason>`, `bacnet: segmentation:`, …
-/// Blocking calls wake within 100 ms of a device stop. One instance per script run; its clients'
-/// sockets close when the script's state is released.
+/// A device stop interrupts a blocking call at once (the client's `BACnetInterrupt`, run as a
+/// stop action). One instance per script run; its clients' sockets close when the script's state
+/// is released.
 final class BACnetHostAPI {
     /// At most this many clients open at once in one script.
     static let maxClients = 8
@@ -29,11 +30,16 @@ final class BACnetHostAPI {
     let signal: DeviceSignal
     var clients: [Int: BACnetClient] = [:]
     var processIDs: [Int: UInt32] = [:]
+    /// Per client: the stop action that interrupts its blocking calls.
+    private var stopTokens: [Int: Int] = [:]
     private var nextID = 1
 
     init(signal: DeviceSignal) { self.signal = signal }
 
-    deinit { for client in clients.values { client.close() } }
+    deinit {
+        for token in stopTokens.values { signal.removeStopAction(token) }
+        for client in clients.values { client.close() }
+    }
 
     typealias Blocking = (
         String, String, LuaState, DeviceContext, @escaping (DeviceContext, LuaArguments) -> HostReturn
@@ -96,11 +102,11 @@ final class BACnetHostAPI {
         }
         do {
             let client = try BACnetClient(host: bind, port: port, options: options)
-            let signal = self.signal
-            client.stopping = { signal.isStopping }
             let id = nextID
             nextID += 1
             clients[id] = client
+            let interrupt = client.interrupt
+            stopTokens[id] = signal.addStopAction { interrupt.interrupt() }
             processIDs[id] = processID
             return .many([.integer(Int64(id)), .integer(Int64(client.localPort))])
         } catch {
@@ -109,7 +115,10 @@ final class BACnetHostAPI {
     }
 
     func close(_ args: LuaArguments) -> HostReturn {
-        if let id = args.integer(1), let client = clients.removeValue(forKey: Int(id)) { client.close() }
+        if let id = args.integer(1), let client = clients.removeValue(forKey: Int(id)) {
+            if let token = stopTokens.removeValue(forKey: Int(id)) { signal.removeStopAction(token) }
+            client.close()
+        }
         return .none
     }
 
@@ -182,7 +191,6 @@ final class BACnetHostAPI {
         end
         function Client:stats() return bacnet.stats(self.id) end
         function Client:close() return bacnet.close(self.id) end
-        Client.__gc = Client.close
         Client.__close = Client.close
         hub.bacnet = {
           null = NULL,

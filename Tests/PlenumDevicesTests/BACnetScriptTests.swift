@@ -7,20 +7,23 @@ import Testing
 /// `hub.bacnet` from a device script, against the bacpypes3 peer.
 @Suite(.serialized) struct BACnetScriptTests {
     @Test func everyCallOfTheLuaAPI() async throws {
-        try await offPool {
-            let peer = try BACnetPeer(instance: 4300, period: 0.5)
+        do {
+            let peer = try await offPool { try BACnetPeer(instance: 4300, period: 0.5) }
             defer { peer.kill() }
             let hub = DeviceHarness()
             let params: JSONValue = .object([
                 "device": .integer(4300), "address": .string(peer.address), "broadcast": .string(peer.broadcast),
             ])
-            hub.supervisor.apply([
+            await hub.supervisor.apply([
                 DeviceHarness.spec("probe", script: "bacnet_probe.lua", params: params) {
                     $0.cpuGuardSeconds = 5
                     $0.stopGraceSeconds = 5
                 }
             ])
-            #expect(hub.eventually(timeout: 30) { hub.value("/t/probe/done") == .bool(true) }, "\(hub.log.entries)")
+            #expect(
+                await hub.eventually(timeout: 30) { hub.value("/t/probe/done") == .bool(true) },
+                "\(hub.log.entries)"
+            )
             #expect(element(hub.value("/t/probe/who_is"), 0)?["device"] == .integer(4300))
             #expect(element(hub.value("/t/probe/who_is"), 0)?["address"] == .string(peer.address))
             #expect(hub.value("/t/probe/who_is_directed") == .integer(1))
@@ -56,7 +59,7 @@ import Testing
             #expect(error("bad_option").contains("option 'prot' is unknown"))
             #expect(error("bad_lifetime").contains("option 'lifetime' is unknown or invalid"))
 
-            #expect(hub.eventually(timeout: 15) { hub.value("/t/probe/done") == .bool(true) })
+            #expect(await hub.eventually(timeout: 15) { hub.value("/t/probe/done") == .bool(true) })
             #expect(hub.value("/t/probe/lease")?["lifetime"] == .integer(60))
             #expect(hub.value("/t/probe/lease")?["renew_in"] == .double(45))
             #expect(hub.value("/t/probe/notification")?["object"] == .string("analog-input:1"))
@@ -65,7 +68,7 @@ import Testing
             #expect(hub.version("/t/probe/notification") == 2)
 
             // Blocked in next_notification(math.huge): a stop ends it at once.
-            hub.supervisor.stopAll()
+            await hub.supervisor.stopAll()
             #expect(hub.value("/t/probe/stopped_with") == .string("stopping"))
             #expect(hub.status("probe")?["state"] == .string("stopped"))
             #expect(!hub.log.entries.contains { $0.contains("interrupting it") })
@@ -75,18 +78,18 @@ import Testing
 
 extension BACnetScriptTests {
     @Test func aScriptsSocketsCloseWhenItEnds() async throws {
-        try await offPool {
+        do {
             let port = try BACnetPeer.freeUDPPort()
             let hub = DeviceHarness()
-            hub.supervisor.apply([
+            await hub.supervisor.apply([
                 DeviceHarness.spec(
                     "opener",
                     script: "bacnet_open.lua",
                     params: .object(["port": .integer(Int64(port))])
                 )
             ])
-            #expect(hub.eventually { hub.value("/t/opener/opened") == .integer(Int64(port)) })
-            #expect(hub.eventually { hub.status("opener")?["state"] == .string("stopped") })
+            #expect(await hub.eventually { hub.value("/t/opener/opened") == .integer(Int64(port)) })
+            #expect(await hub.eventually { hub.status("opener")?["state"] == .string("stopped") })
             // The script returned without closing its client: the port is free again.
             let again = try BACnetClient(host: "127.0.0.1", port: port)
             #expect(again.localPort == port)

@@ -68,7 +68,8 @@ import Testing
         let hub = DeviceHarness()
         await hub.supervisor.apply([
             DeviceHarness.spec("healthy", script: "producer.lua"),
-            DeviceHarness.spec("faulty", script: script),
+            // A small heap cap, so the memory bomb meets it long before its CPU guard on a busy machine.
+            DeviceHarness.spec("faulty", script: script) { $0.memoryLimit = 8 << 20 },
         ])
         #expect(await hub.eventually { hub.status("faulty")?["last_error"]?.stringValue?.contains(error) == true })
         #expect(await hub.eventually { hub.status("faulty")?["state"] == .string(state) })
