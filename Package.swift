@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "PlenumApp",
             dependencies: [
-                "PlenumCore", "PlenumConfig", "PlenumDevices", "PlenumServer",
+                "PlenumCore", "PlenumConfig", "PlenumDevices", "PlenumServer", "PlenumLua",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
