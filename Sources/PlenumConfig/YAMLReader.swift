@@ -70,6 +70,7 @@ struct YAMLReader {
             var mark: SourceMark
             var anchor: String?
             var weight = 1
+            var levels = 1
         }
 
         private var stack: [Open] = []
@@ -104,6 +105,17 @@ struct YAMLReader {
                     )
                 }
                 try count(weight: node.weight, at: mark)
+                // The anchored subtree is within the limit where it was written, but an alias
+                // may put it deeper (and aliases of aliases deeper still).
+                if stack.count + node.levels > ConfigLimits.maxDepth {
+                    throw Failure(
+                        code: .tooDeep,
+                        mark: mark,
+                        message: "this alias puts lists and mappings more than \(ConfigLimits.maxDepth) levels deep; "
+                            + "hub.yaml allows at most \(ConfigLimits.maxDepth)",
+                        keyPath: keyPath()
+                    )
+                }
                 node.mark = mark
                 add(node, anchor: nil)
             case .sequenceStart(let anchor, let mark):
@@ -113,7 +125,10 @@ struct YAMLReader {
             case .collectionEnd:
                 guard let open = stack.popLast() else { return }
                 let kind: YAMLNode.Kind = open.isMapping ? .mapping(open.pairs) : .sequence(open.items)
-                add(YAMLNode(kind: kind, mark: open.mark, weight: open.weight), anchor: open.anchor)
+                add(
+                    YAMLNode(kind: kind, mark: open.mark, weight: open.weight, levels: open.levels),
+                    anchor: open.anchor
+                )
             case .other, .streamEnd:
                 break
             }
@@ -165,6 +180,7 @@ struct YAMLReader {
                 return
             }
             top.weight += node.weight
+            top.levels = max(top.levels, node.levels + 1)
             if !top.isMapping {
                 top.items.append(node)
             } else if let key = top.pendingKey {

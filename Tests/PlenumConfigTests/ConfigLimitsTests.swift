@@ -51,6 +51,24 @@ import Testing
         )
     }
 
+    @Test func blockNestingUpToTheLimitIsAccepted() throws {
+        // A fuzzing run checked this boundary with a key dedented in the middle of the chain.
+        var yaml = "devices:\n" + device() + "    params:\n"
+        for level in 0..<60 {
+            yaml += String(repeating: " ", count: 6 + 2 * level) + "k\(level):\n"
+        }
+        yaml += String(repeating: " ", count: 6 + 120) + "leaf: 1\n"
+        let config = try ConfigLoader.parse(Array(yaml.utf8), file: "hub.yaml", baseDirectory: fixtures)
+        var value = config.devices[0].params
+        var depth = 0
+        while case .object(let members) = value {
+            depth += 1
+            value = members.first?.value ?? .null
+        }
+        #expect(depth == 61)
+        #expect(value == .integer(1))
+    }
+
     @Test func deepUnclosedNestingIsRefusedBeforeTheSyntaxError() {
         let found = problems(withParams(String(repeating: "{a: ", count: 100_000)))
         #expect(found.count == 1)
@@ -71,6 +89,37 @@ import Testing
             value = items.first
         }
         #expect(depth == 60)
+    }
+
+    @Test func anAliasCannotPutItsSubtreeDeeperThanTheLimit() {
+        // Found by fuzzing the depth limit: a subtree within the limit where it is anchored may
+        // land deeper where it is aliased.
+        let anchored = "a: &a " + nested(30) + "\n"
+        let fits = anchored + withParams(String(repeating: "[", count: 30) + "*a" + String(repeating: "]", count: 30))
+        #expect(problems(fits).allSatisfy { !$0.contains("deep") })
+        let tooDeep =
+            anchored + withParams(String(repeating: "[", count: 31) + "*a" + String(repeating: "]", count: 31))
+        #expect(
+            problems(tooDeep).first
+                == "hub.yaml:6:51: devices[0].params.deep[0][0][0][0]… (27 more levels): this alias puts lists and "
+                + "mappings more than 64 levels deep; hub.yaml allows at most 64"
+        )
+    }
+
+    @Test func chainsOfAliasesCannotGrowPastTheLimit() {
+        // Each anchor is 20 lists around the previous one: 20, 40, 60, then 80 levels.
+        var yaml = "a0: &a0 " + nested(20) + "\n"
+        for k in 1...3 {
+            yaml +=
+                "a\(k): &a\(k) " + String(repeating: "[", count: 20) + "*a\(k - 1)" + String(repeating: "]", count: 20)
+                + "\n"
+        }
+        let found = problems(yaml + "devices: []\n")
+        #expect(found.count == 1)
+        #expect(
+            found.first?.hasPrefix("hub.yaml:4:29: a3[0][0][0][0][0][0][0]… (13 more levels): this alias puts") == true,
+            "\(found)"
+        )
     }
 
     @Test func aLargeFileWithoutAliasesIsNotCalledAnAliasBomb() {
