@@ -127,3 +127,37 @@ let package = Package(
         ),
     ]
 )
+
+// Fuzz targets (`make fuzz`; docs/reliability.md, "Fuzzing"). Ordinary builds compile them as
+// replayers of their inputs, so they stay in step with the code; `make fuzz` builds them with
+// libFuzzer and AddressSanitizer in .build-fuzz.
+package.targets += [
+    .systemLibrary(name: "CLibFuzzer", path: "Tests/Fuzz/CLibFuzzer"),
+    .target(name: "PlenumFuzzSupport", dependencies: ["CLibFuzzer"], path: "Tests/Fuzz/Support"),
+    .executableTarget(
+        name: "plenum-fuzz-config",
+        dependencies: ["PlenumConfig", "PlenumCore", "PlenumFuzzSupport"],
+        path: "Tests/Fuzz/Config"
+    ),
+    .executableTarget(
+        name: "plenum-fuzz-json",
+        dependencies: ["PlenumCore", "PlenumFuzzSupport"],
+        path: "Tests/Fuzz/JSON"
+    ),
+    .executableTarget(
+        name: "plenum-fuzz-channel",
+        dependencies: ["PlenumCore", "PlenumFuzzSupport"],
+        path: "Tests/Fuzz/Channel"
+    ),
+]
+// This one reaches PlenumServer's internal request parser with `@testable import`, which needs
+// `-enable-testing`: only `make fuzz` (PLENUM_FUZZ=1) builds it.
+if Context.environment["PLENUM_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "plenum-fuzz-client-request",
+            dependencies: ["PlenumServer", "PlenumCore", "PlenumFuzzSupport"],
+            path: "Tests/Fuzz/ClientRequest"
+        )
+    )
+}
