@@ -49,6 +49,26 @@ import Testing
         #expect(result.stderr == deepError + "\nplenum: not starting: 1 problem(s) in hub.yaml\n")
     }
 
+    @Test func checkRefusesACPUGuardTooShortToWork() throws {
+        // 1.0e-10 s used to pass check and silently turn the guard off.
+        let directory = try plant()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let yaml =
+            "devices:\n  - name: a\n    script: plugins/counter.lua\n    prefix: /limits/a\n"
+            + "    limits:\n      cpu_guard_s: 1.0e-10\n      stop_grace_ms: 600000\n"
+        try yaml.write(toFile: directory + "/hub.yaml", atomically: true, encoding: .utf8)
+        let result = try PlenumBinary.run(["check"], in: directory, timeout: 20)
+        #expect(result.status == 1)
+        #expect(
+            result.stderr == """
+                hub.yaml:7:22: devices[0].limits.stop_grace_ms: 600000 is out of range; expected an integer from 0 to 60000
+                hub.yaml:6:20: devices[0].limits.cpu_guard_s: 1.0e-10 is out of range; expected a number of seconds from 0.01 to 3600 (the guard cannot be turned off)
+                2 problems in hub.yaml
+
+                """
+        )
+    }
+
     @Test func checkRefusesAFileTooLargeWithoutReadingItAll() throws {
         let directory = try plant()
         defer { try? FileManager.default.removeItem(atPath: directory) }
