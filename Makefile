@@ -1,4 +1,4 @@
-# Plenum — the two commands: `make run` and `make test`. `make bench` runs the benchmarks.
+# Plenum — the two commands: `make run` and `make test`. `make bench` runs the benchmarks, `make fuzz` the fuzzers.
 SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= hub.yaml
@@ -10,7 +10,7 @@ TEST_DEBS := python3-venv socat
 VENV := .venv
 PYTHON_PACKAGES := websockets==17.4 pymodbus==3.16.1 pyserial==3.5 bacpypes3==0.0.110
 
-.PHONY: run test build lint deps test-deps apt-test-debs venv bench clean
+.PHONY: run test build lint deps test-deps apt-test-debs venv bench fuzz clean
 
 ## Install missing Debian packages: as root directly, otherwise via sudo, otherwise say what to run.
 define apt_install
@@ -75,5 +75,15 @@ bench: deps
 	$(SWIFT) build -c release --product plenum-bacnet-bench
 	python3 bench/run.py --runs $(RUNS) $(SCENARIOS)
 
+# Fuzzing, never part of `make test`: builds the libFuzzer + AddressSanitizer targets in .build-fuzz
+# and runs each (one at a time, nice 10) for FUZZ_SECONDS under -rss_limit_mb=FUZZ_RSS_MB; fails on
+# a crash, a hang or memory growth. `make fuzz FUZZ_TARGETS=config FUZZ_SECONDS=60` for one, briefly.
+# docs/reliability.md, "Fuzzing".
+FUZZ_SECONDS ?= 600
+FUZZ_RSS_MB ?= 2048
+FUZZ_TARGETS ?=
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RSS_MB=$(FUZZ_RSS_MB) SWIFT=$(SWIFT) Tests/Fuzz/fuzz.sh $(FUZZ_TARGETS)
+
 clean:
-	rm -rf .build $(VENV)
+	rm -rf .build .build-fuzz $(VENV)

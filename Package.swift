@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "PlenumApp",
             dependencies: [
-                "PlenumCore", "PlenumConfig", "PlenumDevices", "PlenumServer",
+                "PlenumCore", "PlenumConfig", "PlenumDevices", "PlenumServer", "PlenumLua",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -163,11 +163,41 @@ let package = Package(
     ]
 )
 
-// The BACnet decoder's libFuzzer target (docs/bacnet.md, "Fuzzing"). It calls libFuzzer's
-// driver, which only `-sanitize=fuzzer` links, so it is part of the package only when
-// PLENUM_FUZZ is set.
+// Fuzz targets (`make fuzz`; docs/reliability.md, "Fuzzing"). Ordinary builds compile them as
+// replayers of their inputs, so they stay in step with the code; `make fuzz` builds them with
+// libFuzzer and AddressSanitizer in .build-fuzz.
+package.targets += [
+    .systemLibrary(name: "CLibFuzzer", path: "Tests/Fuzz/CLibFuzzer"),
+    .target(name: "PlenumFuzzSupport", dependencies: ["CLibFuzzer"], path: "Tests/Fuzz/Support"),
+    .executableTarget(
+        name: "plenum-fuzz-config",
+        dependencies: ["PlenumConfig", "PlenumCore", "PlenumFuzzSupport"],
+        path: "Tests/Fuzz/Config"
+    ),
+    .executableTarget(
+        name: "plenum-fuzz-json",
+        dependencies: ["PlenumCore", "PlenumFuzzSupport"],
+        path: "Tests/Fuzz/JSON"
+    ),
+    .executableTarget(
+        name: "plenum-fuzz-channel",
+        dependencies: ["PlenumCore", "PlenumFuzzSupport"],
+        path: "Tests/Fuzz/Channel"
+    ),
+    .executableTarget(
+        name: "plenum-fuzz-bacnet",
+        dependencies: ["PlenumBACnet", "PlenumFuzzSupport"],
+        path: "Tests/Fuzz/BACnet"
+    ),
+]
+// This one reaches PlenumServer's internal request parser with `@testable import`, which needs
+// `-enable-testing`: only `make fuzz` (PLENUM_FUZZ=1) builds it.
 if Context.environment["PLENUM_FUZZ"] != nil {
     package.targets.append(
-        .executableTarget(name: "plenum-fuzz-bacnet", dependencies: ["PlenumBACnet"], path: "Tests/Fuzz/BACnet")
+        .executableTarget(
+            name: "plenum-fuzz-client-request",
+            dependencies: ["PlenumServer", "PlenumCore", "PlenumFuzzSupport"],
+            path: "Tests/Fuzz/ClientRequest"
+        )
     )
 }

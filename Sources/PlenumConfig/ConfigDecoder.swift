@@ -66,16 +66,31 @@ struct ConfigDecoder {
                 server.host = v
             }
         }
-        integer(map["port"], "server.port", 0...65_535, into: &server.port)
-        integer(map["tick_ms"], "server.tick_ms", 0...60_000, into: &server.tickMilliseconds)
-        integer(map["event_loops"], "server.event_loops", 0...256, into: &server.eventLoops)
-        integer(map["max_connections"], "server.max_connections", 1...1_000_000, into: &server.maxConnections)
-        integer(map["max_subscriptions"], "server.max_subscriptions", 1...1_000_000, into: &server.maxSubscriptions)
-        integer(map["max_message_bytes"], "server.max_message_bytes", 128...67_108_864, into: &server.maxMessageBytes)
+        integer(map["port"], "server.port", ServerConfig.portRange, into: &server.port)
+        integer(map["tick_ms"], "server.tick_ms", ServerConfig.tickMillisecondsRange, into: &server.tickMilliseconds)
+        integer(map["event_loops"], "server.event_loops", ServerConfig.eventLoopsRange, into: &server.eventLoops)
+        integer(
+            map["max_connections"],
+            "server.max_connections",
+            ServerConfig.maxConnectionsRange,
+            into: &server.maxConnections
+        )
+        integer(
+            map["max_subscriptions"],
+            "server.max_subscriptions",
+            ServerConfig.maxSubscriptionsRange,
+            into: &server.maxSubscriptions
+        )
+        integer(
+            map["max_message_bytes"],
+            "server.max_message_bytes",
+            ServerConfig.maxMessageBytesRange,
+            into: &server.maxMessageBytes
+        )
         integer(
             map["max_pending_bytes"],
             "server.max_pending_bytes",
-            4_096...1_073_741_824,
+            ServerConfig.maxPendingBytesRange,
             into: &server.maxPendingBytes
         )
         integer(
@@ -110,7 +125,7 @@ struct ConfigDecoder {
         guard let map = mapping(node, "channels", keys: ["history", "history_by_prefix"], what: "'channels'") else {
             return channels
         }
-        integer(map["history"], "channels.history", 0...100_000, into: &channels.history)
+        integer(map["history"], "channels.history", ChannelsConfig.historyRange, into: &channels.history)
         if let node = map["history_by_prefix"] {
             guard case .mapping(let pairs) = node.kind else {
                 report(
@@ -144,7 +159,7 @@ struct ConfigDecoder {
                     continue
                 }
                 var depth = channels.history
-                integer(value, path, 0...100_000, into: &depth)
+                integer(value, path, ChannelsConfig.historyRange, into: &depth)
                 channels.historyByPrefix[prefix] = depth
             }
         }
@@ -282,20 +297,21 @@ struct ConfigDecoder {
         var limits = DeviceLimits()
         guard let map = mapping(node, path, keys: ["memory_mb", "cpu_guard_s", "stop_grace_ms"], what: "'limits'")
         else { return limits }
-        integer(map["memory_mb"], "\(path).memory_mb", 1...4_096, into: &limits.memoryMB)
-        integer(map["stop_grace_ms"], "\(path).stop_grace_ms", 0...600_000, into: &limits.stopGraceMilliseconds)
-        if let n = map["cpu_guard_s"], let v = number(n, "\(path).cpu_guard_s") {
-            if v > 0 && v <= 3_600 {
-                limits.cpuGuardSeconds = v
-            } else {
-                report(
-                    .outOfRange,
-                    n,
-                    "\(path).cpu_guard_s",
-                    "\(Self.show(n)) is out of range; expected a number of seconds in (0, 3600]"
-                )
-            }
-        }
+        integer(map["memory_mb"], "\(path).memory_mb", DeviceLimits.memoryMBRange, into: &limits.memoryMB)
+        integer(
+            map["stop_grace_ms"],
+            "\(path).stop_grace_ms",
+            DeviceLimits.stopGraceMillisecondsRange,
+            into: &limits.stopGraceMilliseconds
+        )
+        number(
+            map["cpu_guard_s"],
+            "\(path).cpu_guard_s",
+            DeviceLimits.cpuGuardSecondsRange,
+            unit: "seconds",
+            note: "the guard cannot be turned off",
+            into: &limits.cpuGuardSeconds
+        )
         return limits
     }
 }

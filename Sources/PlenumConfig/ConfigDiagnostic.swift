@@ -9,6 +9,11 @@ public struct ConfigDiagnostic: Sendable, Equatable, CustomStringConvertible {
         case empty
         case structure
         case aliasBomb
+        /// Beyond one of `ConfigLimits`: the file's size, nesting depth, node count, a value's length.
+        case tooLarge
+        case tooDeep
+        case tooManyNodes
+        case tooLong
         case unknownKey
         case duplicateKey
         case missingKey

@@ -1,13 +1,27 @@
 import FoundationEssentials
 import PlenumCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Loads `hub.yaml` into a `HubConfig`, reporting every problem found in one pass.
 public enum ConfigLoader {
     /// Reads and validates the file at `path`. Script paths are resolved against the file's directory.
+    /// At most `ConfigLimits.maxFileBytes + 1` bytes are read, whatever the file is.
     public static func load(path: String) throws(ConfigError) -> HubConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let reason =
-                FileManager.default.fileExists(atPath: path) ? "cannot be read (permissions?)" : "does not exist"
+        let bytes: [UInt8]
+        do {
+            bytes = try readBounded(path, limit: ConfigLimits.maxFileBytes + 1)
+        } catch {
+            let reason: String
+            switch error.code {
+            case ENOENT: reason = "does not exist"
+            case EACCES: reason = "cannot be read (permissions?)"
+            default: reason = "cannot be read (\(error))"
+            }
             throw ConfigError(diagnostics: [
                 ConfigDiagnostic(
                     code: .unreadable,
@@ -20,7 +34,7 @@ public enum ConfigLoader {
             ])
         }
         let directory = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path
-        return try parse(Array(data), file: path, baseDirectory: directory)
+        return try parse(bytes, file: path, baseDirectory: directory)
     }
 
     /// Validates YAML text. `file` names the source in messages; `baseDirectory` resolves script paths.
@@ -30,7 +44,7 @@ public enum ConfigLoader {
         do {
             root = try YAMLReader.read(bytes)
         } catch {
-            throw ConfigError(diagnostics: [decoder.diagnostic(error.code, error.mark, "", error.message)])
+            throw ConfigError(diagnostics: [decoder.diagnostic(error.code, error.mark, error.keyPath, error.message)])
         }
         guard let root else {
             throw ConfigError(diagnostics: [
@@ -45,5 +59,27 @@ public enum ConfigLoader {
         let config = decoder.decodeHub(root)
         if !decoder.diagnostics.isEmpty { throw ConfigError(diagnostics: decoder.diagnostics) }
         return config
+    }
+
+    /// The first `limit` bytes of the file (all of it when shorter).
+    static func readBounded(_ path: String, limit: Int) throws(SystemError) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw SystemError("open \(path)") }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: limit)
+        var filled = 0
+        while filled < limit {
+            let count = bytes.withUnsafeMutableBytes { buffer in
+                read(descriptor, buffer.baseAddress! + filled, limit - filled)
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("read \(path)")
+            }
+            if count == 0 { break }
+            filled += count
+        }
+        bytes.removeSubrange(filled...)
+        return bytes
     }
 }

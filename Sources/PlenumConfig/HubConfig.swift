@@ -40,6 +40,15 @@ public struct ServerConfig: Sendable, Equatable {
     /// A connection whose unsent bytes stay above this is closed with 4008. Default 4 MiB.
     public var maxPendingBytes: Int = 4 * 1_048_576
 
+    /// What each key accepts (docs/configuration.md has the same table).
+    public static let portRange = 0...65_535
+    public static let tickMillisecondsRange = 0...60_000
+    public static let eventLoopsRange = 0...256
+    public static let maxConnectionsRange = 1...1_000_000
+    public static let maxSubscriptionsRange = 1...1_000_000
+    public static let maxMessageBytesRange = 128...67_108_864
+    public static let maxPendingBytesRange = 4_096...1_073_741_824
+
     public init() {}
 }
 
@@ -49,6 +58,9 @@ public struct ChannelsConfig: Sendable, Equatable {
     public var history: Int = 16
     /// Other depths for channels under given prefixes (the longest matching prefix wins).
     public var historyByPrefix: [ChannelPath: Int] = [:]
+
+    /// What `history` and each depth of `history_by_prefix` accept.
+    public static let historyRange = 0...100_000
 
     public init() {}
 }
@@ -88,10 +100,19 @@ public struct DeviceConfig: Sendable, Equatable {
 public struct DeviceLimits: Sendable, Equatable {
     /// Lua heap cap in MiB. Default 64.
     public var memoryMB: Int = 64
-    /// Seconds a script may run without entering a blocking `hub` call. Default 5.
+    /// Seconds a script may run without entering a blocking `hub` call. Default 5. Always on:
+    /// the smallest value is 10 ms (the hook's resolution is far finer), the largest an hour.
     public var cpuGuardSeconds: Double = 5
-    /// Milliseconds a stopping script is given before the hook stops it. Default 2000.
+    /// Milliseconds a stopping script is given before the hook stops it; 0 interrupts it at
+    /// once. Default 2000. At most a minute, so a stop stays within a service manager's timeout.
     public var stopGraceMilliseconds: Int = 2_000
+
+    public static let memoryMBRange = 1...4_096
+    public static let cpuGuardSecondsRange = 0.01...3_600.0
+    public static let stopGraceMillisecondsRange = 0...60_000
+
+    /// `stopGraceMilliseconds` as the seconds a `Deadline` takes.
+    public var stopGraceSeconds: Double { Double(stopGraceMilliseconds) / 1_000 }
 
     public init() {}
 }

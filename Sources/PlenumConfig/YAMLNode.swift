@@ -17,6 +17,9 @@ struct YAMLNode: Sendable {
     var mark: SourceMark
     /// Number of nodes in this subtree, counting every alias expansion; bounded by the reader.
     var weight: Int
+    /// Lists and mappings nested in this subtree, itself included (0 for a scalar), counting
+    /// through aliases; the reader keeps a node's level plus this within `ConfigLimits.maxDepth`.
+    var levels: Int = 0
 
     var typeName: String {
         switch kind {

@@ -48,15 +48,20 @@ public struct ChannelPath: Hashable, Sendable, CustomStringConvertible, Comparab
         {
             throw .forbiddenCharacter(scalar)
         }
-        let segments = string.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        // Split on the '/' scalar, not on Characters: a combining mark after a '/' would make
+        // "/\u{301}" one Character and hide a separator that byte-wise matching sees (found by
+        // fuzzing). Segments are compared byte for byte for the same reason.
+        let segments = string.unicodeScalars.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+            .map { Substring($0) }
         for segment in segments {
             if segment.isEmpty { throw .emptySegment }
-            if segment.contains("*") {
+            if segment.utf8.contains(UInt8(ascii: "*")) {
+                let wildcard = segment.utf8.elementsEqual("*".utf8) || segment.utf8.elementsEqual("**".utf8)
                 if !allowWildcards {
-                    if segment == "*" || segment == "**" { throw .wildcardSegment(String(segment)) }
+                    if wildcard { throw .wildcardSegment(String(segment)) }
                     throw .forbiddenCharacter("*")
                 }
-                if segment != "*" && segment != "**" { throw .forbiddenCharacter("*") }
+                if !wildcard { throw .forbiddenCharacter("*") }
             }
         }
         return segments
@@ -70,5 +75,24 @@ public struct ChannelPath: Hashable, Sendable, CustomStringConvertible, Comparab
 
     public var description: String { string }
 
-    public static func < (lhs: ChannelPath, rhs: ChannelPath) -> Bool { lhs.string < rhs.string }
+    /// Byte for byte: two spellings of "é" (precomposed, or "e" and a combining accent) are two
+    /// channels, as pattern matching and clients (which compare bytes) see them.
+    public static func == (lhs: ChannelPath, rhs: ChannelPath) -> Bool {
+        lhs.string.utf8.elementsEqual(rhs.string.utf8)
+    }
+
+    public func hash(into hasher: inout Hasher) { ChannelPath.hashBytes(of: string, into: &hasher) }
+
+    static func hashBytes(of string: String, into hasher: inout Hasher) {
+        hasher.combine(string.utf8.count)
+        let done: Void? = string.utf8.withContiguousStorageIfAvailable {
+            hasher.combine(bytes: UnsafeRawBufferPointer($0))
+        }
+        if done == nil { for byte in string.utf8 { hasher.combine(byte) } }
+    }
+
+    /// By UTF-8 bytes (the same order as by scalars; ASCII paths sort as usual).
+    public static func < (lhs: ChannelPath, rhs: ChannelPath) -> Bool {
+        lhs.string.utf8.lexicographicallyPrecedes(rhs.string.utf8)
+    }
 }

@@ -38,12 +38,13 @@ public struct ChannelPattern: Hashable, Sendable, CustomStringConvertible {
         var segments: [Segment] = []
         segments.reserveCapacity(raw.count)
         for (index, segment) in raw.enumerated() {
-            switch segment {
-            case "*": segments.append(.any)
-            case "**":
+            if segment.utf8.elementsEqual("*".utf8) {
+                segments.append(.any)
+            } else if segment.utf8.elementsEqual("**".utf8) {
                 guard index == raw.count - 1 else { throw .doubleStarNotLast }
                 segments.append(.anyRemaining)
-            default: segments.append(.literal(segment))
+            } else {
+                segments.append(.literal(segment))
             }
         }
         self.string = string
@@ -67,4 +68,11 @@ public struct ChannelPattern: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { string }
+
+    /// Byte for byte, like `ChannelPath` (the segments follow from the text).
+    public static func == (lhs: ChannelPattern, rhs: ChannelPattern) -> Bool {
+        lhs.string.utf8.elementsEqual(rhs.string.utf8)
+    }
+
+    public func hash(into hasher: inout Hasher) { ChannelPath.hashBytes(of: string, into: &hasher) }
 }

@@ -71,3 +71,34 @@ import Testing
         #expect(throws: ChannelPattern.Problem.path(.missingLeadingSlash)) { try ChannelPattern("a") }
     }
 }
+
+/// Findings of the channel fuzz target (Tests/Fuzz/Channel), kept as tests.
+@Suite struct ChannelPathUnicodeTests {
+    @Test func aCombiningMarkAfterASlashDoesNotHideTheSeparator() throws {
+        // "/\u{5A6}" is one Character; the path still has two segments, as matching sees it.
+        let path = try ChannelPath("/a/\u{5A6}")
+        #expect(try ChannelPattern(path.string).matches(path))
+        #expect(try ChannelPattern("/a/*").matches(path))
+        #expect(try !ChannelPattern("/*").matches(path))
+        #expect(throws: ChannelPath.Problem.emptySegment) { try ChannelPath("/a//\u{301}") }
+        #expect(try ChannelPattern("/*").matches(ChannelPath("/\u{301}a")))
+    }
+
+    @Test func aStarWithACombiningMarkIsNotAWildcard() {
+        #expect(throws: ChannelPath.Problem.forbiddenCharacter("*")) { try ChannelPath("/a/*\u{301}") }
+        #expect(throws: ChannelPattern.Problem.path(.forbiddenCharacter("*"))) {
+            try ChannelPattern("/a/*\u{301}")
+        }
+    }
+
+    @Test func pathsAreComparedByteForByte() throws {
+        let precomposed = try ChannelPath("/caf\u{E9}")
+        let decomposed = try ChannelPath("/cafe\u{301}")
+        #expect(precomposed != decomposed)
+        #expect(Set([precomposed, decomposed]).count == 2)
+        #expect(try ChannelPattern(precomposed.string).matches(precomposed))
+        #expect(try !ChannelPattern(precomposed.string).matches(decomposed))
+        #expect(try ChannelPattern(precomposed.string) != ChannelPattern(decomposed.string))
+        #expect(decomposed < precomposed)  // "e" (0x65) sorts before "é" (0xC3 0xA9)
+    }
+}

@@ -56,6 +56,26 @@ import Testing
         #expect(result.stdout.contains("counter  /test/counter  plugins/counter.lua"))
     }
 
+    @Test func aScriptThatDoesNotCompileFailsTheCheckWithItsFileAndLine() throws {
+        let result = try PlenumBinary.run(["check", "--config", "broken-script.yaml"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr == """
+                plugins/broken.lua:3: unexpected symbol near '='
+                1 script named in broken-script.yaml does not compile
+
+                """
+        )
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test func scriptErrorsNameThePathFromWhereCheckRuns() throws {
+        let config = PlenumBinary.fixtures + "/broken-script.yaml"
+        let result = try PlenumBinary.run(["check", "--config", config], in: "/")
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix(PlenumBinary.fixtures + "/plugins/broken.lua:3: unexpected symbol near '='\n"))
+    }
+
     @Test func missingConfigFileIsAClearError() throws {
         let result = try PlenumBinary.run(["check", "--config", "nope.yaml"])
         #expect(result.status == 1)

@@ -1,35 +1,13 @@
-import Glibc
 import PlenumBACnet
+import PlenumFuzzSupport
 
-/// libFuzzer target for the BACnet/IP decoder: datagram bytes → `BACnetMessage` and its
-/// service, and the same bytes straight into each service decoder (to reach them without a
-/// valid header). Every input must decode or throw `BACnetDecodingError` — a trap is a finding —
-/// and whatever decodes must encode and decode back to the same value.
-///
-/// Built only for fuzzing (PLENUM_FUZZ set; `-sanitize=fuzzer` links libFuzzer):
-///
-///     PLENUM_FUZZ=1 swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
-///         --scratch-path .build-fuzz --product plenum-fuzz-bacnet
-///     .build-fuzz/release/plenum-fuzz-bacnet -max_total_time=600 -max_len=1600 Tests/Fuzz/corpus/bacnet
+/// Fuzz target: datagram bytes → `BACnetMessage` and its service, and the same bytes straight
+/// into each service decoder (to reach them without a valid header). Every input must decode or
+/// throw `BACnetDecodingError` — a trap is a finding — and whatever decodes must encode and decode
+/// back to the same value. `make fuzz FUZZ_TARGETS=bacnet` (docs/reliability.md).
 @main enum FuzzBACnet {
-    /// Hands control to libFuzzer, which calls `fuzzBACnet` with each input (every libFuzzer
-    /// flag works: corpus directories, `-max_total_time`, a crash file to reproduce).
-    static func main() {
-        var argc = CommandLine.argc
-        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzBACnet))
-    }
+    static func main() { FuzzDriver.main() }
 }
-
-/// libFuzzer's driver (compiler-rt `FuzzerDriver.cpp`), linked by `-sanitize=fuzzer`. Declared
-/// here by symbol name because this target has no C module of its own; the lead's `make fuzz`
-/// support module declares it in a header (`CLibFuzzer`) and can replace this.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-) -> Int32
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzBACnet(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
@@ -68,8 +46,8 @@ private func checkRoundTrip(_ service: BACnetMessage.Service) {
 /// Decoding what was encoded gives the same value: it encodes to the same bytes (so a NaN REAL,
 /// never equal to itself, still compares).
 private func same<T: WireEncodable>(_ again: T?, _ original: T) {
-    guard let again else { fatalError("invariant broken: the encoding of \(original) does not decode") }
-    if again.bytes != original.bytes { fatalError("invariant broken: \(original) came back as \(again)") }
+    guard let again else { return invariant(false, "the encoding of \(original) does not decode") }
+    invariant(again.bytes == original.bytes, "\(original) came back as \(again)")
 }
 
 /// What can be encoded to bytes.

@@ -1,0 +1,3 @@
+-- A syntax error on line 3, for `plenum check`.
+local ok = 1
+local broken = = 1
