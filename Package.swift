@@ -40,10 +40,24 @@ let package = Package(
             pkgConfig: "libmodbus",
             providers: [.apt(["libmodbus-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .target(name: "PlenumCore"),
         .target(
             name: "PlenumModbus",
             dependencies: ["PlenumCore", "CModbus"]
+        ),
+        .target(
+            name: "PlenumTrends",
+            dependencies: [
+                "PlenumCore", "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "PlenumConfig",
@@ -118,6 +132,15 @@ let package = Package(
         .testTarget(
             name: "PlenumModbusTests",
             dependencies: ["PlenumModbus", "PlenumCore", "PlenumTestSupport"]
+        ),
+        .testTarget(
+            name: "PlenumTrendsTests",
+            dependencies: [
+                "PlenumTrends", "PlenumCore", "PlenumTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(name: "PlenumLuaTests", dependencies: ["PlenumLua"], exclude: ["lib"]),
         .testTarget(
