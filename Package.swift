@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "PlenumApp",
             dependencies: [
-                "PlenumCore", "PlenumConfig", "PlenumDevices", "PlenumServer", "PlenumLua",
+                "PlenumCore", "PlenumConfig", "PlenumDevices", "PlenumServer", "PlenumLua", "PlenumTrends",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

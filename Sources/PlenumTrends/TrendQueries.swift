@@ -11,6 +11,7 @@ final class TrendQueries: Sendable {
 
     private struct Queue {
         var jobs: [(HistoryQuery, Reply)] = []
+        var started = false
         var closed = false
     }
 
@@ -23,7 +24,9 @@ final class TrendQueries: Sendable {
     /// Queues `query`; answers at once when the queue is full or the store stopped.
     func submit(_ query: HistoryQuery, reply: @escaping Reply) {
         let refusal = queue.withLock { queue -> HistoryError? in
-            if queue.closed { return HistoryError(.unavailable, "the trend store is stopped") }
+            if queue.closed || !queue.started {
+                return HistoryError(.unavailable, "the trend store is not running")
+            }
             if queue.jobs.count >= Self.capacity {
                 return HistoryError(.busy, "\(Self.capacity) history queries are already waiting; retry shortly")
             }
@@ -47,6 +50,11 @@ final class TrendQueries: Sendable {
         for (_, reply) in abandoned { reply(.failure(HistoryError(.unavailable, "the trend store is stopping"))) }
         signal.requestStop()
     }
+
+    /// From now on queries wait for the thread (called by `TrendStore.run`, which starts it).
+    func accept() { queue.withLock { $0.started = true } }
+
+    var isAccepting: Bool { queue.withLock { $0.started && !$0.closed } }
 
     /// The thread's loop (until `stop`).
     func run() {

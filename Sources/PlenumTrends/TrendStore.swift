@@ -41,7 +41,7 @@ public final class TrendStore: Service, HistorySource, Sendable {
     }
 
     private let shared: TrendShared
-    private let queries: TrendQueries
+    let queries: TrendQueries
     private let failedAtOpen: Bool
 
     /// Opens (or creates) the database, takes what a clean stop saved, and marks the database as
@@ -101,7 +101,7 @@ public final class TrendStore: Service, HistorySource, Sendable {
     /// Starts the writer and query threads and runs until graceful shutdown; then writes every
     /// minute held, saves the channel store and marks the stop clean (waiting at most
     /// `stopTimeoutSeconds` for the disk).
-    public func run() async throws {
+    public func run() async {
         shared.update { _ in }  // publishes the first status
         if failedAtOpen {
             try? await gracefulShutdown()
@@ -112,15 +112,25 @@ public final class TrendStore: Service, HistorySource, Sendable {
         let queries = self.queries
         do {
             try startWorkerThread(name: "plenum-trends") { TrendWriter(shared: shared).run() }
-            try startWorkerThread(name: "plenum-history") { queries.run() }
         } catch {
+            // Reported like a database failure; the hub runs on (a service that returned early
+            // would stop the whole group).
             shared.update { status in
                 status.state = .failed
                 status.error = "\(error)"
             }
-            shared.signal.requestStop()
+            shared.channelStore.removeFeed(shared.feed)
+            shared.logger.error("trend store cannot start its writer: \(error); the hub runs without trends")
+            try? await gracefulShutdown()
             queries.stop()
-            throw error
+            return
+        }
+        queries.accept()
+        do {
+            try startWorkerThread(name: "plenum-history") { queries.run() }
+        } catch {
+            shared.logger.error("trend store cannot start its query thread: \(error); history queries fail")
+            queries.stop()
         }
         try? await gracefulShutdown()
         queries.stop()

@@ -57,7 +57,8 @@ final class TrendHarness: Sendable {
 
     /// Asks the store (bounded wait for the answer).
     func history(_ query: HistoryQuery) async -> Result<HistoryResult, HistoryError> {
-        await withCheckedContinuation { continuation in
+        if opening.failure == nil { _ = await eventually { trends.queries.isAccepting } }
+        return await withCheckedContinuation { continuation in
             trends.history(query) { continuation.resume(returning: $0) }
         }
     }
