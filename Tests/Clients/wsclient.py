@@ -755,6 +755,16 @@ def get(port, path):
         return {"status": e.code, "body": json.loads(e.read())}
 
 
+def get_raw(port, path, accept="*/*"):
+    """One HTTP GET with an Accept header; prints the status, the content type and the body as text."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as r:
+            return {"status": r.status, "content_type": r.headers.get("Content-Type"), "text": r.read().decode()}
+    except urllib.error.HTTPError as e:
+        return {"status": e.code, "content_type": e.headers.get("Content-Type"), "text": e.read().decode()}
+
+
 if __name__ == "__main__":
     name, port, *args = sys.argv[1:]
     print(json.dumps(globals()[name](int(port), *args)))
