@@ -2,7 +2,8 @@ import PlenumCore
 import Synchronization
 
 /// The query thread: history queries wait in a bounded queue and are answered one at a time
-/// from the thread's own read connection. A full queue answers `busy` at once.
+/// from the thread's own read connection. A full queue answers `busy` at once. Queries that
+/// arrive before `TrendStore.run` started the thread wait for it (the server may start first).
 final class TrendQueries: Sendable {
     typealias Reply = @Sendable (Result<HistoryResult, HistoryError>) -> Void
 
@@ -11,7 +12,6 @@ final class TrendQueries: Sendable {
 
     private struct Queue {
         var jobs: [(HistoryQuery, Reply)] = []
-        var started = false
         var closed = false
     }
 
@@ -24,9 +24,7 @@ final class TrendQueries: Sendable {
     /// Queues `query`; answers at once when the queue is full or the store stopped.
     func submit(_ query: HistoryQuery, reply: @escaping Reply) {
         let refusal = queue.withLock { queue -> HistoryError? in
-            if queue.closed || !queue.started {
-                return HistoryError(.unavailable, "the trend store is not running")
-            }
+            if queue.closed { return HistoryError(.unavailable, "the trend store is stopped") }
             if queue.jobs.count >= Self.capacity {
                 return HistoryError(.busy, "\(Self.capacity) history queries are already waiting; retry shortly")
             }
@@ -50,11 +48,6 @@ final class TrendQueries: Sendable {
         for (_, reply) in abandoned { reply(.failure(HistoryError(.unavailable, "the trend store is stopping"))) }
         signal.requestStop()
     }
-
-    /// From now on queries wait for the thread (called by `TrendStore.run`, which starts it).
-    func accept() { queue.withLock { $0.started = true } }
-
-    var isAccepting: Bool { queue.withLock { $0.started && !$0.closed } }
 
     /// The thread's loop (until `stop`).
     func run() {

@@ -8,11 +8,16 @@ final class TrendReader {
     private let findChannel: SQLiteStatement
     private let classes: SQLiteStatement
     private let generation: SQLiteStatement
+    private var statements: [String: SQLiteStatement] = [:]
 
     init(path: String) throws(SQLiteError) {
         connection = try SQLiteConnection(path: path, create: false)
         connection.setBusyTimeout(milliseconds: 2_000)
         try connection.execute("PRAGMA query_only=1")
+        // Queries of one channel touch one page per minute spread over the file: map the file
+        // (SQLite caps this at 2 GiB and falls back to reads beyond) and keep a larger cache.
+        try connection.execute("PRAGMA mmap_size=2147418112")
+        try connection.execute("PRAGMA cache_size=-8192")
         findChannel = try connection.prepare("SELECT id FROM channels WHERE path = ?1")
         classes = try connection.prepare("SELECT keep FROM retention WHERE tbl = ?1 ORDER BY keep")
         generation = try connection.prepare("SELECT value FROM meta WHERE key = 'write_gen'")
@@ -112,7 +117,9 @@ final class TrendReader {
         guard case .seconds(let seconds) = step else { throw HistoryError(.badRequest, "no step") }
         let stepMicros = Int64(seconds) * 1_000_000
         try Self.checkBuckets(query, step, context.maxPoints)
-        var minutes: [Int64: MinuteAggregate] = [:]
+        // Minutes from the database (in order within each retention class), then the buffer's.
+        var minutes: [(minute: Int64, aggregate: MinuteAggregate)] = []
+        minutes.reserveCapacity(Int(min(lastMinute - firstMinute + 1, 100_000)))
         if let channel {
             try forEachRow("minutes", channel, firstMinute, lastMinute, columns: "count, min, max, sum, last") {
                 row,
@@ -124,28 +131,30 @@ final class TrendReader {
                     sum: row.double(3),
                     last: row.double(4)
                 )
-                if minutes[minute] == nil { minutes[minute] = aggregate } else { minutes[minute]?.merge(aggregate) }
+                minutes.append((minute, aggregate))
                 return true
             }
         }
         for bucket in buffered where bucket.minute >= firstMinute && bucket.minute <= lastMinute {
-            if minutes[bucket.minute] == nil {
-                minutes[bucket.minute] = bucket.aggregate
-            } else {
-                minutes[bucket.minute]?.merge(bucket.aggregate)
-            }
+            minutes.append((bucket.minute, bucket.aggregate))
         }
-        var grouped: [Int64: MinuteAggregate] = [:]
-        for minute in minutes.keys.sorted() {
-            guard let aggregate = minutes[minute] else { continue }
+        if !minutes.indices.dropFirst().allSatisfy({ minutes[$0 - 1].minute <= minutes[$0].minute }) {
+            // Stable: the database's part of a minute before the buffer's (its `last` is later).
+            minutes = minutes.enumerated().sorted { ($0.element.minute, $0.offset) < ($1.element.minute, $1.offset) }
+                .map(\.element)
+        }
+        var points: [HistoryBucket] = []
+        var current: (start: Int64, aggregate: MinuteAggregate)?
+        for (minute, aggregate) in minutes {
             let start = Self.floor(minute * TrendBuffer.minuteMicros, stepMicros)
-            if grouped[start] == nil { grouped[start] = aggregate } else { grouped[start]?.merge(aggregate) }
-        }
-        let points = grouped.keys.sorted().compactMap { start in
-            grouped[start].map {
-                HistoryBucket(timestamp: start, count: $0.count, min: $0.min, max: $0.max, mean: $0.mean, last: $0.last)
+            if current?.start == start {
+                current?.aggregate.merge(aggregate)
+                continue
             }
+            if let done = current { points.append(Self.bucket(done.start, done.aggregate)) }
+            current = (start, aggregate)
         }
+        if let done = current { points.append(Self.bucket(done.start, done.aggregate)) }
         return HistoryResult(
             channel: query.channel,
             from: query.from,
@@ -172,17 +181,19 @@ final class TrendReader {
         while try classes.step() { keeps.append(classes.integer(0)) }
         classes.reset()
         for keep in keeps {
-            let oldest = try connection.integer(
-                "SELECT minute FROM \(table) WHERE keep = \(keep) ORDER BY minute LIMIT 1"
+            let oldest = try first(
+                statement("SELECT minute FROM \(table) WHERE keep = ?1 ORDER BY minute LIMIT 1"),
+                keep
             )
-            let newest = try connection.integer(
-                "SELECT minute FROM \(table) WHERE keep = \(keep) ORDER BY minute DESC LIMIT 1"
+            let newest = try first(
+                statement("SELECT minute FROM \(table) WHERE keep = ?1 ORDER BY minute DESC LIMIT 1"),
+                keep
             )
             guard let oldest, let newest else { continue }
             let from = max(firstMinute, oldest)
             let to = min(lastMinute, newest)
             if from > to { continue }
-            let rows = try connection.prepare(
+            let rows = try statement(
                 """
                 WITH RECURSIVE m(x) AS (SELECT ?1 UNION ALL SELECT x + 1 FROM m WHERE x < ?2)
                 SELECT \(columns), t.minute FROM m JOIN \(table) AS t
@@ -201,6 +212,10 @@ final class TrendReader {
         }
     }
 
+    static func bucket(_ start: Int64, _ a: MinuteAggregate) -> HistoryBucket {
+        HistoryBucket(timestamp: start, count: a.count, min: a.min, max: a.max, mean: a.mean, last: a.last)
+    }
+
     /// Refuses a step that would give more buckets than `maxPoints` (before reading anything).
     static func checkBuckets(_ query: HistoryQuery, _ step: HistoryStep, _ maxPoints: Int) throws(HistoryError) {
         guard case .seconds(let seconds) = step else { return }
@@ -212,6 +227,21 @@ final class TrendReader {
                 "step=\(step) gives \(buckets) buckets between from and to, more than \(maxPoints); use a larger step or a shorter range"
             )
         }
+    }
+
+    /// The prepared statement for `sql`, prepared once per connection.
+    private func statement(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        if let prepared = statements[sql] { return prepared }
+        let prepared = try connection.prepare(sql)
+        statements[sql] = prepared
+        return prepared
+    }
+
+    /// The first column of the first row of `statement` with `value` bound to ?1.
+    private func first(_ statement: SQLiteStatement, _ value: Int64) throws(SQLiteError) -> Int64? {
+        defer { statement.reset() }
+        statement.bind(1, value)
+        return try statement.step() ? statement.integer(0) : nil
     }
 
     static func floor(_ value: Int64, _ step: Int64) -> Int64 {

@@ -41,7 +41,7 @@ public final class TrendStore: Service, HistorySource, Sendable {
     }
 
     private let shared: TrendShared
-    let queries: TrendQueries
+    private let queries: TrendQueries
     private let failedAtOpen: Bool
 
     /// Opens (or creates) the database, takes what a clean stop saved, and marks the database as
@@ -125,7 +125,6 @@ public final class TrendStore: Service, HistorySource, Sendable {
             queries.stop()
             return
         }
-        queries.accept()
         do {
             try startWorkerThread(name: "plenum-history") { queries.run() }
         } catch {

@@ -57,8 +57,7 @@ final class TrendHarness: Sendable {
 
     /// Asks the store (bounded wait for the answer).
     func history(_ query: HistoryQuery) async -> Result<HistoryResult, HistoryError> {
-        if opening.failure == nil { _ = await eventually { trends.queries.isAccepting } }
-        return await withCheckedContinuation { continuation in
+        await withCheckedContinuation { continuation in
             trends.history(query) { continuation.resume(returning: $0) }
         }
     }
