@@ -73,6 +73,7 @@ bench: deps
 	$(SWIFT) build -c release --product plenum
 	$(SWIFT) build -c release --product plenum-loadgen
 	$(SWIFT) build -c release --product plenum-bacnet-bench
+	$(SWIFT) build -c release --product plenum-trendbench
 	python3 bench/run.py --runs $(RUNS) $(SCENARIOS)
 
 # Fuzzing, never part of `make test`: builds the libFuzzer + AddressSanitizer targets in .build-fuzz

@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "plenum", targets: ["plenum"]),
         .executable(name: "plenum-loadgen", targets: ["plenum-loadgen"]),
+        .executable(name: "plenum-trendbench", targets: ["plenum-trendbench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -118,6 +119,16 @@ let package = Package(
             dependencies: ["CEpoll", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "plenum-bacnet-bench", dependencies: ["PlenumBACnet", "PlenumCore"]),
+        .executableTarget(
+            name: "plenum-trendbench",
+            dependencies: [
+                "PlenumTrends", "PlenumCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "PlenumTestSupport",
             dependencies: [
