@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= hub.yaml
-# Debian packages the build needs (C libraries behind CLua, CYAML and CModbus).
-BUILD_DEBS := liblua5.4-dev libyaml-dev libmodbus-dev pkg-config
+# Debian packages the build needs (C libraries behind CLua, CYAML, CModbus and CSQLite).
+BUILD_DEBS := liblua5.4-dev libyaml-dev libmodbus-dev libsqlite3-dev pkg-config
 # Extra Debian packages the tests need (Python venv for the independent WebSocket client, the
 # Modbus peers and the bacpypes3 BACnet peer; socat for the pty pairs of the Modbus RTU tests).
 TEST_DEBS := python3-venv socat
@@ -73,6 +73,7 @@ bench: deps
 	$(SWIFT) build -c release --product plenum
 	$(SWIFT) build -c release --product plenum-loadgen
 	$(SWIFT) build -c release --product plenum-bacnet-bench
+	$(SWIFT) build -c release --product plenum-trendbench
 	python3 bench/run.py --runs $(RUNS) $(SCENARIOS)
 
 # Fuzzing, never part of `make test`: builds the libFuzzer + AddressSanitizer targets in .build-fuzz

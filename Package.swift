@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "plenum", targets: ["plenum"]),
         .executable(name: "plenum-loadgen", targets: ["plenum-loadgen"]),
+        .executable(name: "plenum-trendbench", targets: ["plenum-trendbench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -40,10 +41,24 @@ let package = Package(
             pkgConfig: "libmodbus",
             providers: [.apt(["libmodbus-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .target(name: "PlenumCore"),
         .target(
             name: "PlenumModbus",
             dependencies: ["PlenumCore", "CModbus"]
+        ),
+        .target(
+            name: "PlenumTrends",
+            dependencies: [
+                "PlenumCore", "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "PlenumConfig",
@@ -77,7 +92,7 @@ let package = Package(
         .target(
             name: "PlenumApp",
             dependencies: [
-                "PlenumCore", "PlenumConfig", "PlenumDevices", "PlenumServer", "PlenumLua",
+                "PlenumCore", "PlenumConfig", "PlenumDevices", "PlenumServer", "PlenumLua", "PlenumTrends",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -104,6 +119,16 @@ let package = Package(
             dependencies: ["CEpoll", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "plenum-bacnet-bench", dependencies: ["PlenumBACnet", "PlenumCore"]),
+        .executableTarget(
+            name: "plenum-trendbench",
+            dependencies: [
+                "PlenumTrends", "PlenumCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "PlenumTestSupport",
             dependencies: [
@@ -118,6 +143,15 @@ let package = Package(
         .testTarget(
             name: "PlenumModbusTests",
             dependencies: ["PlenumModbus", "PlenumCore", "PlenumTestSupport"]
+        ),
+        .testTarget(
+            name: "PlenumTrendsTests",
+            dependencies: [
+                "PlenumTrends", "PlenumCore", "PlenumTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(name: "PlenumLuaTests", dependencies: ["PlenumLua"], exclude: ["lib"]),
         .testTarget(

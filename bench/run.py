@@ -24,13 +24,15 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLENUM = os.path.join(ROOT, ".build", "release", "plenum")
 LOADGEN = os.path.join(ROOT, ".build", "release", "plenum-loadgen")
+TRENDBENCH = os.path.join(ROOT, ".build", "release", "plenum-trendbench")
 RESULTS = os.path.join(ROOT, "bench", "results")
 PLUGINS = os.path.join(ROOT, "bench", "plugins")
 
 
-def write_config(directory, tick_ms, devices, extra_server=""):
+def write_config(directory, tick_ms, devices, extra_server="", extra=""):
     lines = ["server:", "  host: 127.0.0.1", "  port: 0", f"  tick_ms: {tick_ms}", "  max_connections: 20000"]
     lines += ["  " + l for l in extra_server.splitlines() if l]
+    lines += [l for l in extra.splitlines() if l]
     lines.append("devices:" if devices else "devices: []")
     for d in devices:
         lines += [f"  - name: {d['name']}", f"    script: {d['script']}", f"    prefix: {d['prefix']}"]
@@ -78,6 +80,13 @@ class Hub:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
 
+    def write_bytes(self):
+        """Bytes this process caused to be written to storage (/proc/PID/io), WAL checkpoints included."""
+        with open(f"/proc/{self.pid}/io") as f:
+            for line in f:
+                if line.startswith("write_bytes:"):
+                    return int(line.split()[1])
+
     def cpu_seconds(self):
         with open(f"/proc/{self.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -117,12 +126,19 @@ def pump_scenario(tick_ms, clients, rate_hz, channels=1, duration=10, patterns="
     return run
 
 
-def plant(duration=15):
+PLANT_10K = [{"name": f"units-{k}", "script": "plugins/plant_units.lua", "prefix": f"/bench/units-{k}",
+              "params": {"first": k * 50 + 1, "units": 50, "points": 20, "period": 1}} for k in range(10)]
+
+
+def trends_yaml(raw=False):
+    return "trends:\n  enabled: true\n  path: trends.db\n" + ("  raw: true\n" if raw else "")
+
+
+def plant(duration=15, trends=False):
     def run():
         with tempfile.TemporaryDirectory() as d:
-            devices = [{"name": f"units-{k}", "script": "plugins/plant_units.lua", "prefix": f"/bench/units-{k}",
-                        "params": {"first": k * 50 + 1, "units": 50, "points": 20, "period": 1}} for k in range(10)]
-            config = write_config(d, 10, devices)
+            devices = PLANT_10K
+            config = write_config(d, 10, devices, extra=trends_yaml() if trends else "")
             hub = Hub(config)
             try:
                 patterns = ",".join(f"/plant/unit-{u}/**" for u in range(1, 501))
@@ -136,6 +152,99 @@ def plant(duration=15):
                 return result
             finally:
                 hub.stop()
+    return run
+
+
+def wait_for_second(second):
+    """Sleeps until the wall clock's seconds reach `second` (so a window spans whole minutes)."""
+    while int(time.time()) % 60 != second:
+        time.sleep(0.2)
+
+
+def trend_writer(trends, raw=False, minutes=3, config=None):
+    """Hub CPU and bytes written to disk over whole minutes (the trend store writes once a
+    minute), measured from /proc after the first minute, extrapolated to a day."""
+    def run():
+        with tempfile.TemporaryDirectory() as d:
+            if config:
+                shutil.copy(os.path.join(ROOT, config), os.path.join(d, "hub.yaml"))
+                shutil.copytree(os.path.join(ROOT, "plugins"), os.path.join(d, "plugins"))
+                path = os.path.join(d, "hub.yaml")
+                with open(path) as f:
+                    text = f.read().replace("  port: 8080", "  port: 0")
+                with open(path, "w") as f:
+                    f.write(text)
+            else:
+                path = write_config(d, 10, PLANT_10K, extra=trends_yaml(raw) if trends else "")
+            hub = Hub(path)
+            try:
+                time.sleep(5)
+                wait_for_second(5)  # a few seconds after the first minute's write
+                cpu0, bytes0, t0 = hub.cpu_seconds(), hub.write_bytes(), time.time()
+                time.sleep(minutes * 60)
+                cpu1, bytes1, t1 = hub.cpu_seconds(), hub.write_bytes(), time.time()
+                seconds = t1 - t0
+                db = os.path.join(d, "trends.db")
+                size = sum(os.path.getsize(db + s) for s in ("", "-wal") if os.path.exists(db + s))
+                channels = len(hub.get("/api/channels")["channels"])
+                return {"channels": channels, "window_s": seconds, "hub_cpu_pct": 100 * (cpu1 - cpu0) / seconds,
+                        "write_bytes_per_s": (bytes1 - bytes0) / seconds,
+                        "write_mb_per_day": (bytes1 - bytes0) / seconds * 86400 / 1e6,
+                        "db_bytes": size, "rss_kib": hub.rss_kib()}
+            finally:
+                hub.stop()
+    return run
+
+
+_filled = {}
+
+
+def filled_database(channels=1000, days=30):
+    """A trend database of `days` of per-minute aggregates for `channels` channels, written through
+    the store's own writing code (plenum-trendbench fill); made once per bench run."""
+    key = (channels, days)
+    if key not in _filled:
+        directory = tempfile.mkdtemp(prefix="plenum-trendbench-")
+        path = os.path.join(directory, "trends.db")
+        out = subprocess.run([TRENDBENCH, "fill", "--path", path, "--channels", str(channels), "--days", str(days)],
+                             capture_output=True, text=True, check=True, timeout=3600)
+        _filled[key] = (directory, path, json.loads(out.stdout))
+    return _filled[key]
+
+
+def history_query(channels=1000, days=30, runs=200):
+    """p50/p99 of a 24 h per-minute query of one (random) channel in a database holding `days` for
+    `channels` channels: through the store (query thread, no HTTP), then over HTTP from a hub
+    running on that database (JSON encoding and the request included)."""
+    def run():
+        directory, path, fill = filled_database(channels, days)
+        store = json.loads(subprocess.run(
+            [TRENDBENCH, "query", "--path", path, "--channels", str(channels), "--runs", str(runs)],
+            capture_output=True, text=True, check=True, timeout=600).stdout)
+        config = write_config(directory, 10, [], extra=f"trends:\n  enabled: true\n  path: {path}\n")
+        hub = Hub(config)
+        try:
+            import random
+            import urllib.request
+            latencies = []
+            for i in range(runs + 5):
+                c = random.randrange(channels)
+                url = (f"http://127.0.0.1:{hub.port}/api/history/bench/unit-{c // 20}/point-{c % 20}"
+                       f"?from=-24h&step=1m")
+                started = time.perf_counter()
+                with urllib.request.urlopen(url, timeout=30) as r:
+                    body = r.read()
+                if i >= 5:
+                    latencies.append((time.perf_counter() - started) * 1000)
+            latencies.sort()
+            return {"fill_rows": fill["rows"], "fill_rows_per_s": fill["rows_per_s"],
+                    "db_bytes": os.path.getsize(path),
+                    "store": store,
+                    "http": {"p50_ms": latencies[len(latencies) // 2],
+                             "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+                             "response_bytes": len(body)}}
+        finally:
+            hub.stop()
     return run
 
 
@@ -155,11 +264,12 @@ def idle_connections(count=10000, idle_seconds=10):
     return run
 
 
-def lua_publish_rate(subscribers):
+def lua_publish_rate(subscribers, trends=False):
     def run():
         with tempfile.TemporaryDirectory() as d:
             config = write_config(d, 10, [{"name": "rate", "script": "plugins/publish_rate.lua", "prefix": "/bench/rate",
-                                           "params": {"seconds": 3, "delay": 3 if subscribers else 0.5}}])
+                                           "params": {"seconds": 3, "delay": 3 if subscribers else 0.5}}],
+                                  extra=trends_yaml() if trends else "")
             hub = Hub(config)
             try:
                 if subscribers:
@@ -381,8 +491,15 @@ SCENARIOS = {
     "batch": pump_scenario(10, 1000, 100, channels=10),
     "overload": pump_scenario(10, 1000, 10000, duration=60),
     "plant": plant(),
+    "plant-trends": plant(trends=True),
+    "trends-10k-off": trend_writer(False),
+    "trends-10k-aggregates": trend_writer(True),
+    "trends-10k-raw": trend_writer(True, raw=True),
+    "trends-shipped-plant": trend_writer(True, config="hub.yaml"),
+    "history-query": history_query(),
     "connections": idle_connections(),
     "lua-0-subscribers": lua_publish_rate(0),
+    "lua-0-subscribers-trends": lua_publish_rate(0, trends=True),
     "lua-1000-subscribers": lua_publish_rate(1000),
     "edge-footprint": edge_footprint(),
     "modbus-cycle-100-hub-peer": modbus_cycle("hub"),
@@ -430,6 +547,8 @@ def main():
         with open(path, "w") as f:
             json.dump(summary, f, indent=1, sort_keys=True)
     print(f"results: {path}", file=sys.stderr)
+    for directory, _, _ in _filled.values():
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def medians(runs):

@@ -3,6 +3,7 @@ public import PlenumConfig
 import PlenumCore
 import PlenumDevices
 import PlenumServer
+import PlenumTrends
 import Prometheus
 import ServiceLifecycle
 
@@ -12,9 +13,16 @@ import ServiceLifecycle
 /// run is what operators run. Nothing starts here: the parts are `Service`s that start when the
 /// returned hub runs them (`Hub.run`).
 public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(), logger: Logger) -> Hub {
+    // The trend database first: after a clean stop it holds the epoch and the channels to
+    // continue from (docs/protocol.md, "Restarts").
+    let opening =
+        configuration.trends.enabled
+        ? TrendStore.open(TrendStoreConfiguration(configuration.trends), logger: logger) : nil
     let store = ChannelStore(
+        epoch: opening?.saved?.epoch,
         history: configuration.channels.history,
-        historyByPrefix: configuration.channels.historyByPrefix
+        historyByPrefix: configuration.channels.historyByPrefix,
+        restoring: opening?.saved?.channels ?? []
     )
     // Metrics are kept per hub (no global bootstrap) and served on GET /metrics.
     let registry = PrometheusCollectorRegistry()
@@ -23,6 +31,13 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
         .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
         .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100),
     ]
+    for name in ["plenum_trends_commit_duration_seconds", "plenum_trends_query_duration_seconds"] {
+        metrics.durationHistogramBuckets[name] = [
+            .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5),
+        ]
+    }
+    let trends = opening.map { TrendStore($0, store: store, logger: logger, metrics: metrics) }
     let progress = StartupProgress(logger: logger, epoch: store.epoch, deviceCount: configuration.devices.count)
     let supervisor = DeviceSupervisor(
         store: store,
@@ -41,6 +56,8 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
         metrics: PushMetrics(factory: metrics),
         metricsText: { registry.emitToBuffer() },
         isReady: { progress.devicesStarted },
+        readinessDetails: { trends.map { ["trends": $0.status.json] } ?? [:] },
+        history: trends,
         onListening: { port in
             progress.markListening()
             options.onListening(port)
@@ -53,8 +70,10 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
         logger: logger
     )
     // Started in this order, shut down in the reverse: SIGHUP handling ends first, then the
-    // server closes every WebSocket with 1001, then the devices stop.
-    return Hub(store: store, supervisor: supervisor, reloader: reloader, services: [supervisor, server, reloader])
+    // server closes every WebSocket with 1001, then the devices stop, then the trend store
+    // writes the last minutes and saves the channels with nothing publishing any more.
+    let services: [any Service] = (trends.map { [$0] } ?? []) + [supervisor, server, reloader]
+    return Hub(store: store, supervisor: supervisor, reloader: reloader, services: services)
 }
 
 extension ServerConfiguration {
@@ -91,5 +110,25 @@ extension HubConfig {
                 stopGraceSeconds: Double(device.limits.stopGraceMilliseconds) / 1000
             )
         }
+    }
+}
+
+extension TrendStoreConfiguration {
+    init(_ trends: TrendsConfig) {
+        self.init(
+            path: trends.resolvedPath,
+            aggregateRetentionSeconds: trends.aggregateRetentionSeconds,
+            raw: trends.raw,
+            rawRetentionSeconds: trends.rawRetentionSeconds,
+            prefixes: trends.prefixes.mapValues { rule in
+                PrefixRule(
+                    raw: rule.raw,
+                    rawRetentionSeconds: rule.rawRetentionSeconds,
+                    aggregateRetentionSeconds: rule.aggregateRetentionSeconds
+                )
+            },
+            maxPendingBytes: trends.maxPendingMB << 20,
+            maxQueryPoints: trends.maxQueryPoints
+        )
     }
 }

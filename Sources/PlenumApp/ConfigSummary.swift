@@ -11,6 +11,16 @@ public enum ConfigSummary {
                 + "up to \(server.maxConnections) connections"
         )
         lines.append("channels: history \(config.channels.history) versions")
+        let trends = config.trends
+        if trends.enabled {
+            let raw = trends.prefixes.filter { $0.value.raw == true }.count
+            lines.append(
+                "trends: \(trends.path), aggregates \(trends.aggregateRetentionSeconds / 86_400) d, "
+                    + (trends.raw ? "raw samples of every channel" : "raw samples under \(raw) prefix(es)")
+            )
+        } else {
+            lines.append("trends: off")
+        }
         lines.append("devices: \(config.devices.count)")
         let nameWidth = config.devices.map(\.name.count).max() ?? 0
         let prefixWidth = config.devices.map(\.prefix.string.count).max() ?? 0

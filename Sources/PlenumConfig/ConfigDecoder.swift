@@ -38,12 +38,14 @@ struct ConfigDecoder {
 
     mutating func decodeHub(_ root: YAMLNode) -> HubConfig {
         var config = HubConfig()
-        guard let top = mapping(root, "", keys: ["server", "channels", "devices"], what: "the top level") else {
+        guard let top = mapping(root, "", keys: ["server", "channels", "devices", "trends"], what: "the top level")
+        else {
             return config
         }
         if let node = top["server"] { config.server = decodeServer(node) }
         if let node = top["channels"] { config.channels = decodeChannels(node) }
         if let node = top["devices"] { config.devices = decodeDevices(node) }
+        if let node = top["trends"] { config.trends = decodeTrends(node) }
         return config
     }
 

@@ -5,11 +5,18 @@ public struct HubConfig: Sendable, Equatable {
     public var server: ServerConfig
     public var channels: ChannelsConfig
     public var devices: [DeviceConfig]
+    public var trends: TrendsConfig
 
-    public init(server: ServerConfig = .init(), channels: ChannelsConfig = .init(), devices: [DeviceConfig] = []) {
+    public init(
+        server: ServerConfig = .init(),
+        channels: ChannelsConfig = .init(),
+        devices: [DeviceConfig] = [],
+        trends: TrendsConfig = .init()
+    ) {
         self.server = server
         self.channels = channels
         self.devices = devices
+        self.trends = trends
     }
 }
 

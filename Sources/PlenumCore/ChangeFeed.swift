@@ -25,6 +25,9 @@ struct FeedState {
     var isDirty: [Bool] = []
     /// Per channel id: whether the filter matches (nil = not yet checked).
     var matchCache: [Bool?] = []
+    /// Per channel id: the newest version handed out by `drainEveryVersion` (feeds made with
+    /// `everyVersion: true`; channels beyond the end have handed out nothing yet).
+    var lastDrained: [UInt64] = []
 
     init(feed: ChangeFeed) { self.feed = feed }
 
@@ -56,4 +59,15 @@ struct FeedState {
         dirty.removeAll(keepingCapacity: true)
         return ids
     }
+
+    func lastDrainedVersion(of id: Int) -> UInt64 { id < lastDrained.count ? lastDrained[id] : 0 }
+
+    mutating func setLastDrainedVersion(_ version: UInt64, of id: Int) {
+        if lastDrained.count <= id {
+            lastDrained.append(contentsOf: repeatElement(0, count: id + 1 - lastDrained.count))
+        }
+        lastDrained[id] = version
+    }
+
+    var hasPending: Bool { !dirty.isEmpty }
 }

@@ -13,7 +13,7 @@ import Darwin
 /// value into the update message, an array store and a few dirty marks. Values are encoded to
 /// JSON before the lock is taken, so a large value does not hold up the event loops.
 public final class ChannelStore: Sendable {
-    private struct State {
+    struct State {
         var ids: [ChannelPath: Int] = [:]
         var pathJSON: [[UInt8]] = []
         var latest: [ChannelVersion?] = []
@@ -30,22 +30,45 @@ public final class ChannelStore: Sendable {
     public let historyDepth: Int
     /// Depths for channels under particular prefixes; the longest matching prefix wins.
     private let historyByPrefix: [(prefix: ChannelPath, depth: Int)]
-    private let state = Mutex(State())
+    let state: Mutex<State>
 
-    public init(epoch: String? = nil, history: Int = 16, historyByPrefix: [ChannelPath: Int] = [:]) {
+    /// - Parameters:
+    ///   - epoch: this run's epoch; nil draws a new random one. Pass a saved epoch only together
+    ///     with the channels saved with it (see `ChannelStore+Persistence.swift`).
+    ///   - restoring: channels to start with, as `records(ifNothingPendingIn:)` returned them;
+    ///     each continues from its latest version, and its history (as deep as configured now)
+    ///     holds the versions given before it.
+    public init(
+        epoch: String? = nil,
+        history: Int = 16,
+        historyByPrefix: [ChannelPath: Int] = [:],
+        restoring records: [ChannelRecord] = []
+    ) {
         self.epoch = epoch ?? Self.makeEpoch()
         self.historyDepth = max(0, history)
-        self.historyByPrefix = historyByPrefix.map { ($0.key, max(0, $0.value)) }
-            .sorted { $0.prefix.string.utf8.count > $1.prefix.string.utf8.count }
+        let byPrefix = historyByPrefix.map { ($0.key, max(0, $0.value)) }
+            .sorted { $0.0.string.utf8.count > $1.0.string.utf8.count }
+        self.historyByPrefix = byPrefix
+        self.state = Mutex(
+            Self.restoredState(records, depth: { Self.depth(of: $0, byPrefix, default: max(0, history)) })
+        )
     }
 
     /// The history depth of `path`: the longest configured prefix that contains it, or the default.
     public func historyDepth(of path: ChannelPath) -> Int {
-        for (prefix, depth) in historyByPrefix
+        Self.depth(of: path, historyByPrefix, default: historyDepth)
+    }
+
+    private static func depth(
+        of path: ChannelPath,
+        _ byPrefix: [(prefix: ChannelPath, depth: Int)],
+        default depth: Int
+    ) -> Int {
+        for (prefix, prefixDepth) in byPrefix
         where path.string == prefix.string || path.string.hasPrefix(prefix.string + "/") {
-            return depth
+            return prefixDepth
         }
-        return historyDepth
+        return depth
     }
 
     private static func makeEpoch() -> String {
@@ -139,11 +162,22 @@ public final class ChannelStore: Sendable {
     // MARK: - Change feeds
 
     /// Registers a feed that collects every channel changed from now on (or only those matching `filter`).
-    public func makeFeed(filter: ChannelPattern? = nil, onPending: (@Sendable () -> Void)? = nil) -> ChangeFeed {
+    ///
+    /// With `everyVersion`, the feed also remembers the version it last handed out per channel
+    /// (starting from each channel's current version), so that `drainEveryVersion(_:)` can return
+    /// the versions in between from the channels' histories. Marking a channel on publish costs
+    /// the same either way.
+    public func makeFeed(
+        filter: ChannelPattern? = nil,
+        everyVersion: Bool = false,
+        onPending: (@Sendable () -> Void)? = nil
+    ) -> ChangeFeed {
         state.withLock { state in
             let feed = ChangeFeed(id: state.nextFeedID, filter: filter, onPending: onPending)
             state.nextFeedID += 1
-            state.feeds.append(FeedState(feed: feed))
+            var feedState = FeedState(feed: feed)
+            if everyVersion { feedState.lastDrained = state.latest.map { $0?.version ?? 0 } }
+            state.feeds.append(feedState)
             return feed
         }
     }
@@ -158,6 +192,33 @@ public final class ChannelStore: Sendable {
         state.withLock { state in
             guard let index = state.feeds.firstIndex(where: { $0.feed.id == feed.id }) else { return [] }
             return state.feeds[index].take().compactMap { state.latest[$0] }
+        }
+    }
+
+    /// Like `drain(_:)`, but every version published since the previous drain that the channels'
+    /// histories still hold, per channel in version order (channels in the order they first
+    /// changed). `missed` counts the versions no longer held: a channel published more than its
+    /// history depth between two drains. Only for feeds made with `everyVersion: true`.
+    public func drainEveryVersion(_ feed: ChangeFeed) -> (versions: [ChannelVersion], missed: UInt64) {
+        state.withLock { state in
+            guard let index = state.feeds.firstIndex(where: { $0.feed.id == feed.id }) else { return ([], 0) }
+            var versions: [ChannelVersion] = []
+            var missed: UInt64 = 0
+            for id in state.feeds[index].take() {
+                guard let newest = state.latest[id] else { continue }
+                let after = state.feeds[index].lastDrainedVersion(of: id)
+                if newest.version <= after { continue }
+                if newest.version == after + 1 {
+                    versions.append(newest)
+                } else {
+                    var held = state.history[id].versions(after: after)
+                    if held.last?.version != newest.version { held.append(newest) }
+                    missed += newest.version - after - UInt64(held.count)
+                    versions.append(contentsOf: held)
+                }
+                state.feeds[index].setLastDrainedVersion(newest.version, of: id)
+            }
+            return (versions, missed)
         }
     }
 }

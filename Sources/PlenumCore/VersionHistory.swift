@@ -21,4 +21,17 @@ struct VersionHistory {
         let start = (next - count + slots.count) % max(slots.count, 1)
         return (0..<count).compactMap { slots[(start + $0) % slots.count] }
     }
+
+    /// The held versions newer than `version`, oldest first (walks back from the newest only as
+    /// far as needed).
+    func versions(after version: UInt64) -> [ChannelVersion] {
+        var newer: [ChannelVersion] = []
+        var slot = next
+        for _ in 0..<count {
+            slot = slot == 0 ? slots.count - 1 : slot - 1
+            guard let entry = slots[slot], entry.version > version else { break }
+            newer.append(entry)
+        }
+        return newer.reversed()
+    }
 }

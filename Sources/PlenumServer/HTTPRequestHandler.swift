@@ -106,7 +106,24 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             response.closes = true
             return respond(context: context, head: head, response)
         }
-        respond(context: context, head: head, routes.route(head))
+        switch routes.history(head) {
+        case nil:
+            respond(context: context, head: head, routes.route(head))
+        case .respond(let response)?:
+            respond(context: context, head: head, response)
+        case .ask(let source, let query, let csv)?:
+            // Answered off the loop; NIO's pipelining handler holds the next request meanwhile.
+            let eventLoop = context.eventLoop
+            let bound = NIOLoopBound((self, context), eventLoop: eventLoop)
+            source.history(query) { result in
+                let response = HTTPRoutes.historyResponse(result, csv: csv)
+                eventLoop.execute {
+                    let (handler, context) = bound.value
+                    guard context.channel.isActive else { return }
+                    handler.respond(context: context, head: head, response)
+                }
+            }
+        }
     }
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: HTTPResponse) {

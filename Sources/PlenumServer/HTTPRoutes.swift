@@ -7,6 +7,10 @@ struct HTTPRoutes: Sendable {
     let connectionLimit: Int
     let metricsText: (@Sendable () -> [UInt8])?
     let isReady: @Sendable () -> Bool
+    /// Parts reported under `details` in `GET /readyz` (the trend store).
+    var readinessDetails: @Sendable () -> [String: JSONValue] = { [:] }
+    /// Answers `GET /api/history/<path>` (`HTTPRoutes+History.swift`); nil: trends are off.
+    var history: (any HistorySource)?
 
     func route(_ head: HTTPRequestHead) -> HTTPResponse {
         let target = WebSocketTarget(uri: head.uri)
@@ -29,9 +33,11 @@ struct HTTPRoutes: Sendable {
             return response
         case "/readyz":
             guard isGet else { return .methodNotAllowed }
-            return isReady()
-                ? HTTPResponse(.ok, json: #"{"status":"ready"}"#)
-                : HTTPResponse(.serviceUnavailable, json: #"{"status":"starting"}"#)
+            let ready = isReady()
+            var body: [String: JSONValue] = ["status": .string(ready ? "ready" : "starting")]
+            let details = readinessDetails()
+            if !details.isEmpty { body["details"] = .object(details) }
+            return HTTPResponse(ready ? .ok : .serviceUnavailable, body: JSONValue.object(body).jsonBytes)
         case "/api/channels":
             guard isGet else { return .methodNotAllowed }
             var out = Array(#"{"epoch":"#.utf8)

@@ -32,6 +32,8 @@ public final class PushServer: Service, Sendable {
     ///   - metrics: the counters the server bumps (see `PushMetrics`).
     ///   - metricsText: the Prometheus text `GET /metrics` serves (nil: 404).
     ///   - isReady: what `GET /readyz` reports (the hub: true once its devices started).
+    ///   - readinessDetails: parts reported under `details` in `GET /readyz` (the trend store).
+    ///   - history: answers `GET /api/history/<path>` (nil: 404 `trends_disabled`).
     ///   - onListening: called once with the bound port when the server accepts connections.
     public init(
         configuration: ServerConfiguration,
@@ -40,6 +42,8 @@ public final class PushServer: Service, Sendable {
         metrics: PushMetrics = PushMetrics(factory: NOOPMetricsHandler.instance),
         metricsText: (@Sendable () -> [UInt8])? = nil,
         isReady: @escaping @Sendable () -> Bool = { true },
+        readinessDetails: @escaping @Sendable () -> [String: JSONValue] = { [:] },
+        history: (any HistorySource)? = nil,
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         self.configuration = configuration
@@ -52,7 +56,9 @@ public final class PushServer: Service, Sendable {
             store: store,
             connectionLimit: configuration.maxConnections,
             metricsText: metricsText,
-            isReady: isReady
+            isReady: isReady,
+            readinessDetails: readinessDetails,
+            history: history
         )
     }
 
@@ -150,7 +156,7 @@ public final class PushServer: Service, Sendable {
                     )
                 }
             }
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(
                 ChannelOptions.writeBufferWaterMark,
                 value: ChannelOptions.Types.WriteBufferWaterMark(low: high / 2, high: high)

@@ -755,6 +755,42 @@ def get(port, path):
         return {"status": e.code, "body": json.loads(e.read())}
 
 
+def get_raw(port, path, accept="*/*"):
+    """One HTTP GET with an Accept header; prints the status, the content type and the body as text."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as r:
+            return {"status": r.status, "content_type": r.headers.get("Content-Type"), "text": r.read().decode()}
+    except urllib.error.HTTPError as e:
+        return {"status": e.code, "content_type": e.headers.get("Content-Type"), "text": e.read().decode()}
+
+
+def http_pipelined(port, *paths):
+    """Sends every GET at once on one connection (the last asks to close), then reads the answers:
+    prints their statuses and bodies in the order they arrived."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    requests = []
+    for i, path in enumerate(paths):
+        connection = "close" if i == len(paths) - 1 else "keep-alive"
+        requests.append(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: {connection}\r\n\r\n")
+    sock.sendall("".join(requests).encode())
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    answers = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        length = next(int(l.split(":", 1)[1]) for l in lines if l.lower().startswith("content-length:"))
+        answers.append({"status": int(lines[0].split(" ")[1]), "body": rest[:length].decode()})
+        data = rest[length:]
+    return {"answers": answers}
+
+
 if __name__ == "__main__":
     name, port, *args = sys.argv[1:]
     print(json.dumps(globals()[name](int(port), *args)))

@@ -11,6 +11,7 @@ import Testing
                 good.yaml: OK
                 server: 0.0.0.0:0, tick 10 ms, up to 10000 connections
                 channels: history 16 versions
+                trends: off
                 devices: 1
                   counter  /test/counter  plugins/counter.lua
 

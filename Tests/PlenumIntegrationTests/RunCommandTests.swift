@@ -21,6 +21,7 @@ import Testing
         let result = try PlenumBinary.run(["check", "--config", "hub.yaml"], in: Self.repository)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("devices: 7"))
+        #expect(result.stdout.contains("trends: trends.db, aggregates 30 d, raw samples under 1 prefix(es)"))
     }
 
     /// The shipped hub.yaml in a scratch directory (its plugins/ linked), with the simulated
@@ -75,6 +76,8 @@ import Testing
             "/plant/line1/chiller-1/modbus/link", "/plant/line1/chiller-1/modbus/points",
             "/plenum/devices/chiller-1-sim/status",
         ]
+        // The trend store (trends.enabled in the shipped hub.yaml) reports on its status channel.
+        expected.append("/plenum/trends/status")
         let deadline = Date().addingTimeInterval(20)
         var seen: [String] = []
         while Date() < deadline {
@@ -84,7 +87,9 @@ import Testing
         }
         #expect(Set(expected).subtracting(seen).isEmpty, "missing: \(Set(expected).subtracting(seen).sorted())")
         #expect(Set(seen).subtracting(expected).isEmpty, "undocumented: \(Set(seen).subtracting(expected).sorted())")
-        #expect(try get(port, "/readyz") == .object(["status": .string("ready")]))
+        let ready = try get(port, "/readyz")
+        #expect(ready["status"] == .string("ready"))
+        #expect(ready["details"]?["trends"]?["state"] == .string("running"))
         for device in ["chiller-1", "ahu-1", "chiller-2-predictor"] {
             #expect(
                 try get(port, "/api/channels/plenum/devices/\(device)/status")["value"]?["state"] == .string("running")
