@@ -38,7 +38,12 @@ struct ConfigDecoder {
 
     mutating func decodeHub(_ root: YAMLNode) -> HubConfig {
         var config = HubConfig()
-        guard let top = mapping(root, "", keys: ["server", "channels", "devices", "trends"], what: "the top level")
+        guard let top = mapping(
+            root,
+            "",
+            keys: ["server", "channels", "devices", "trends", "auth"],
+            what: "the top level"
+        )
         else {
             return config
         }
@@ -46,16 +51,21 @@ struct ConfigDecoder {
         if let node = top["channels"] { config.channels = decodeChannels(node) }
         if let node = top["devices"] { config.devices = decodeDevices(node) }
         if let node = top["trends"] { config.trends = decodeTrends(node) }
+        if let node = top["auth"] { config.auth = decodeAuth(node) }
+        checkAnonymousBind(config, server: top["server"])
         return config
     }
 
     private mutating func decodeServer(_ node: YAMLNode) -> ServerConfig {
         var server = ServerConfig()
-        let keys = [
-            "host", "port", "tick_ms", "event_loops", "max_connections", "max_subscriptions", "max_message_bytes",
-            "max_pending_bytes", "max_subscription_bytes", "header_timeout_ms", "idle_timeout_ms", "ping_interval_ms",
-        ]
+        let keys =
+            [
+                "host", "port", "tick_ms", "event_loops", "max_connections", "max_subscriptions", "max_message_bytes",
+                "max_pending_bytes", "max_subscription_bytes", "header_timeout_ms", "idle_timeout_ms",
+                "ping_interval_ms",
+            ] + Self.serverSecurityKeys
         guard let map = mapping(node, "server", keys: keys, what: "'server'") else { return server }
+        decodeServerSecurity(map, into: &server)
         if let n = map["host"], let v = string(n, "server.host") {
             if v.isEmpty || v.contains(where: \.isWhitespace) {
                 report(

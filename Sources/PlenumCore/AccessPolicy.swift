@@ -108,4 +108,14 @@ public struct AccessPolicy: Sendable, Equatable {
         case .token: return tokenSuffices
         }
     }
+
+    /// Whether `host` (a listen address) accepts connections from this machine only:
+    /// 127.0.0.0/8, `::1`, `localhost`. An anonymous hub binds only such an address unless told
+    /// otherwise (`server.allow_anonymous`).
+    public static func isLoopback(host: String) -> Bool {
+        let host = host.lowercased()
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
 }
