@@ -133,12 +133,6 @@ extension ConfigDecoder {
         return value
     }
 
-    mutating func boolean(_ node: YAMLNode, _ path: String) -> Bool? {
-        if case .scalar(let text, true) = node.kind, case .bool(let value) = YAMLScalar.resolve(text) { return value }
-        report(.wrongType, node, path, "expected true or false, found \(node.typeName) (\(Self.show(node)))")
-        return nil
-    }
-
     // MARK: - server.allow_anonymous, allowed_origins, tls
 
     mutating func decodeServerSecurity(_ map: [String: YAMLNode], into server: inout ServerConfig) {

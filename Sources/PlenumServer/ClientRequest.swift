@@ -5,8 +5,10 @@ enum ClientRequest: Equatable {
     case subscribe([ChannelPattern], id: JSONValue?, resume: ResumePosition?)
     case unsubscribe([ChannelPattern], id: JSONValue?)
     case ping(id: JSONValue?)
+    /// `{"op":"auth","token":"…"}`: the first message of a connection that opened without a token.
+    case auth(token: String, id: JSONValue?)
 
-    static let ops = ["subscribe", "unsubscribe", "ping"]
+    static let ops = ["subscribe", "unsubscribe", "ping", "auth"]
 
     /// Parses one text message; a failure names the problem for an `error` reply. A list of more
     /// than `maxChannels` channels is refused before any of them is parsed.
@@ -30,6 +32,11 @@ enum ClientRequest: Equatable {
         switch op {
         case "ping":
             return .success(.ping(id: id))
+        case "auth":
+            guard case .string(let token)? = object["token"] else {
+                return .failure(ProtocolError(.invalidMessage, "\"auth\" needs \"token\": a string", id: id))
+            }
+            return .success(.auth(token: token, id: id))
         case "subscribe", "unsubscribe":
             guard case .array(let items)? = object["channels"] else {
                 return .failure(
@@ -122,6 +129,8 @@ struct ProtocolError: Error, Equatable {
         case badPattern = "bad_pattern"
         case tooManySubscriptions = "too_many_subscriptions"
         case binaryUnsupported = "binary_unsupported"
+        /// The connection's token may read nothing a requested pattern matches.
+        case forbidden
     }
 
     var code: Code

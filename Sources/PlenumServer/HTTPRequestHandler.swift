@@ -94,6 +94,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         // Malformed requests have been answered 400 by NIO's `HTTPServerProtocolErrorHandler`
         // (a second answer here would be a response without a request).
         if error is NIOWebSocketUpgradeError { return }
+        // A TLS client that leaves without close_notify (or fails the handshake) lands here
+        // too: the connection is closed, nothing is logged per connection.
         context.close(promise: nil)
     }
 
@@ -106,9 +108,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             response.closes = true
             return respond(context: context, head: head, response)
         }
-        switch routes.history(head) {
+        let remote = context.channel.remoteAddress
+        switch routes.history(head, from: remote) {
         case nil:
-            respond(context: context, head: head, routes.route(head))
+            respond(context: context, head: head, routes.route(head, from: remote))
         case .respond(let response)?:
             respond(context: context, head: head, response)
         case .ask(let source, let query, let csv)?:
