@@ -53,6 +53,7 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
         configuration: serverConfiguration,
         store: store,
         logger: logger,
+        security: ServerSecurity(configuration),
         metrics: PushMetrics(factory: metrics),
         metricsText: { registry.emitToBuffer() },
         isReady: { progress.devicesStarted },
@@ -67,6 +68,7 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
         configuration: configuration,
         configPath: options.configPath,
         supervisor: supervisor,
+        server: server,
         logger: logger
     )
     // Started in this order, shut down in the reverse: SIGHUP handling ends first, then the
@@ -91,6 +93,17 @@ extension ServerConfiguration {
             headerTimeoutMilliseconds: server.headerTimeoutMilliseconds,
             idleTimeoutMilliseconds: server.idleTimeoutMilliseconds,
             pingIntervalMilliseconds: server.pingIntervalMilliseconds
+        )
+    }
+}
+
+extension ServerSecurity {
+    /// `auth:`, `server.allowed_origins` and `server.tls`: what a reload may change.
+    init(_ config: HubConfig) {
+        self.init(
+            policy: config.accessPolicy,
+            allowedOrigins: config.server.allowedOrigins,
+            tls: config.server.tls.map { TLSFiles(certificatePath: $0.certPath, privateKeyPath: $0.keyPath) }
         )
     }
 }

@@ -160,9 +160,9 @@ public final class RunningProcess: @unchecked Sendable {
         return nil
     }
 
-    /// The port from `plenum: listening on http://HOST:PORT`.
+    /// The port from `plenum: listening on http://HOST:PORT` (or `https://`).
     public func waitForPort(timeout: Double = 30) -> Int? {
-        waitFor(#"listening on http://[^:]+:(\d+)"#, timeout: timeout).flatMap { Int($0) }
+        waitFor(#"listening on https?://[^:]+:(\d+)"#, timeout: timeout).flatMap { Int($0) }
     }
 
     public func signal(_ signal: Int32) { Glibc.kill(process.processIdentifier, signal) }
