@@ -1,0 +1,113 @@
+import Foundation
+import PlenumCore
+import PlenumTestSupport
+
+/// `plenum run` on a hub.yaml with an `auth:` section (tokens made here, their hashes in the
+/// file) and the fixtures' `two_lines` device: /plant/line1/a, /plant/line2/b, and new
+/// /plant/line{1,2}/gen/N channels every half second.
+final class SecuredHub: Sendable {
+    /// Token name → secret, for every token a test may use (also ones not in the file).
+    static let secrets: [String: String] = {
+        var out: [String: String] = [:]
+        for name in ["all", "line1", "status", "metrics", "spare"] { out[name] = try! TokenSecret.generate() }
+        return out
+    }()
+
+    /// Grants as YAML flow lines, by token name.
+    static let standardTokens: [String: String] = [
+        "all": "read: [/**]",
+        "line1": "read: [/plant/line1/**]",
+        "status": "read: [/plenum/devices/*/status]",
+        "metrics": "read: []\n      metrics: true",
+    ]
+
+    let directory: String
+    let hub: RunningProcess
+    let port: Int
+
+    /// `tokens`: name → grant lines; `server`/`auth`: extra lines for those sections.
+    init(tokens: [String: String] = standardTokens, server: String = "", auth: String = "") throws {
+        directory = NSTemporaryDirectory() + "plenum-auth-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Self.yaml(tokens: tokens, server: server, auth: auth)
+            .write(toFile: directory + "/hub.yaml", atomically: true, encoding: .utf8)
+        hub = try RunningProcess(PlenumBinary.path, ["run", "--config", directory + "/hub.yaml"], in: directory)
+        guard let port = hub.waitForPort() else {
+            hub.kill()
+            throw ChildProcessFailure(description: "the hub did not start:\n\(hub.text)")
+        }
+        self.port = port
+        _ = hub.waitFor("hub started")
+    }
+
+    deinit {
+        hub.kill()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    static func yaml(tokens: [String: String], server: String = "", auth: String = "") -> String {
+        var text = "server:\n  host: 127.0.0.1\n  port: 0\n  tick_ms: 10\n"
+        for line in server.split(separator: "\n") { text += "  \(line)\n" }
+        text += "channels:\n  history: 4000\nauth:\n"
+        for line in auth.split(separator: "\n") { text += "  \(line)\n" }
+        text += "  tokens:\n"
+        for (name, grant) in tokens.sorted(by: { $0.key < $1.key }) {
+            text += "    - name: \(name)\n      hash: \(TokenHash(hashing: secrets[name]!))\n      \(grant)\n"
+        }
+        text += """
+            devices:
+              - name: lines
+                script: \(PlenumBinary.fixtures)/plugins/two_lines.lua
+                prefix: /plant
+
+            """
+        return text
+    }
+
+    /// Rewrites hub.yaml with these tokens and sends SIGHUP (creating `marker` just before it);
+    /// returns once the hub applied it.
+    func reload(tokens: [String: String], server: String = "", auth: String = "", marker: String? = nil) throws {
+        let before = hub.text.components(separatedBy: "access reloaded").count
+        try Self.yaml(tokens: tokens, server: server, auth: auth)
+            .write(toFile: directory + "/hub.yaml", atomically: true, encoding: .utf8)
+        if let marker { _ = FileManager.default.createFile(atPath: marker, contents: nil) }
+        hub.signal(SIGHUP)
+        let deadline = Date().addingTimeInterval(10)
+        while hub.text.components(separatedBy: "access reloaded").count == before && Date() < deadline {
+            usleep(10_000)
+        }
+    }
+
+    /// `curl` as an operator would: the status and the body.
+    func curl(_ path: String, token: String? = nil, extra: [String] = []) throws -> (status: Int, body: String) {
+        var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10"] + extra
+        if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
+        let scheme = extra.contains("--cacert") ? "https" : "http"
+        arguments.append("\(scheme)://127.0.0.1:\(port)\(path)")
+        let result = try ChildProcess.run("/usr/bin/curl", arguments, timeout: 20)
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
+    /// Waits (bounded) until `token` reads `channel` over REST: the device has published it.
+    func waitForChannel(_ channel: String, token: String) throws {
+        let deadline = Date().addingTimeInterval(20)
+        while try curl("/api/channels" + channel, token: token).status != 200 && Date() < deadline {
+            usleep(50_000)
+        }
+    }
+
+    /// A scenario of Tests/Clients/authclient.py against this hub.
+    func client(_ scenario: String, _ arguments: [String], timeout: Double = 60) throws -> JSONValue {
+        try PythonClient.run(scenario, port: port, arguments, timeout: timeout, client: "authclient.py")
+    }
+}
+
+extension JSONValue {
+    var arrayValue: [JSONValue] {
+        if case .array(let items) = self { return items }
+        return []
+    }
+
+    var strings: [String] { arrayValue.compactMap(\.stringValue) }
+}
