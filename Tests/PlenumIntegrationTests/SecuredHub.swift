@@ -90,9 +90,10 @@ final class SecuredHub: Sendable {
     }
 
     /// Waits (bounded) until `token` reads `channel` over REST: the device has published it.
-    func waitForChannel(_ channel: String, token: String) throws {
+    func waitForChannel(_ channel: String, token: String, ca: String? = nil) throws {
         let deadline = Date().addingTimeInterval(20)
-        while try curl("/api/channels" + channel, token: token).status != 200 && Date() < deadline {
+        let extra = ca.map { ["--cacert", $0] } ?? []
+        while try curl("/api/channels" + channel, token: token, extra: extra).status != 200 && Date() < deadline {
             usleep(50_000)
         }
     }
