@@ -181,6 +181,21 @@ import Testing
         #expect(cpu < elapsed, "the hub used \(cpu) s of CPU in \(elapsed) s")
     }
 
+    @Test func plenumWatchSendsItsToken() throws {
+        let hub = try SecuredHub()
+        let url = "ws://127.0.0.1:\(hub.port)"
+        let watched = try PlenumBinary.run(
+            ["watch", "--url", url, "--token", secrets["line1"]!, "--count", "3", "/**"],
+            timeout: 30
+        )
+        #expect(watched.status == 0, "\(watched.stderr)")
+        let channels = watched.stdout.split(separator: "\n").map { $0.split(separator: " ").first ?? "" }
+        #expect(!channels.isEmpty && channels.allSatisfy { $0.hasPrefix("/plant/line1/") }, "\(watched.stdout)")
+        let refused = try PlenumBinary.run(["watch", "--url", url, "--token", "guess", "/**"], timeout: 30)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("401"), "\(refused.stderr)")
+    }
+
     // MARK: - The anonymous bind rule
 
     @Test func withoutAuthTheHubServesThisMachineOnlyAndSaysSo() throws {
