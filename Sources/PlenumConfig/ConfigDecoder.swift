@@ -38,12 +38,13 @@ struct ConfigDecoder {
 
     mutating func decodeHub(_ root: YAMLNode) -> HubConfig {
         var config = HubConfig()
-        guard let top = mapping(
-            root,
-            "",
-            keys: ["server", "channels", "devices", "trends", "auth"],
-            what: "the top level"
-        )
+        guard
+            let top = mapping(
+                root,
+                "",
+                keys: ["server", "channels", "devices", "trends", "auth"],
+                what: "the top level"
+            )
         else {
             return config
         }

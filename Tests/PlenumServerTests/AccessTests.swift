@@ -1,3 +1,5 @@
+import CoreMetrics
+import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -87,6 +89,45 @@ import Testing
         #expect(set.patterns.isEmpty)
         let partial = set.received(text: Array(#"{"op":"subscribe","channels":["/**"]}"#.utf8))
         #expect(partial.contains(.index([try ChannelPattern("/**")])))
+    }
+
+    // MARK: - REST and history: one check
+
+    @Test func historyAndChannelRoutesAskTheSameCheck() throws {
+        let logger = Logger(label: "test")
+        let routes = HTTPRoutes(
+            store: ChannelStore(epoch: "e"),
+            access: ServerAccess(
+                ServerSecurity(policy: Self.policy),
+                failures: AuthFailureLog(
+                    logger: logger,
+                    counter: Counter(label: "f", factory: NOOPMetricsHandler.instance)
+                )
+            ),
+            connectionLimit: 10,
+            metricsText: nil,
+            isReady: { true },
+            history: HistoryRouteTests.SlowSource()
+        )
+        func head(_ uri: String, token: String?) -> HTTPRequestHead {
+            var headers = HTTPHeaders()
+            if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
+            return HTTPRequestHead(version: .http1_1, method: .GET, uri: uri, headers: headers)
+        }
+        func status(_ routing: HTTPRoutes.HistoryRouting?) -> HTTPResponseStatus? {
+            switch routing {
+            case .respond(let response)?: response.status
+            case .ask?: .ok
+            case nil: nil
+            }
+        }
+        #expect(status(routes.history(head("/api/history/plant/line1/a?step=raw", token: Self.secret))) == .ok)
+        #expect(status(routes.history(head("/api/history/plant/line2/b", token: Self.secret))) == .forbidden)
+        #expect(status(routes.history(head("/api/history/plant/line1/a", token: nil))) == .unauthorized)
+        #expect(status(routes.history(head("/api/history/plant/line1/a?step=bad", token: nil))) == .unauthorized)
+        #expect(status(routes.history(head("/api/history/plant/line1/a", token: "guess"))) == .unauthorized)
+        #expect(routes.route(head("/api/channels/plant/line2/b", token: Self.secret)).status == .forbidden)
+        #expect(routes.route(head("/api/channels/plant/line1/a", token: Self.secret)).status == .notFound)
     }
 
     // MARK: - First-message authentication
