@@ -137,7 +137,6 @@ public final class PushServer: Service, Sendable {
             initialDelay: AuthFailureLog.interval,
             delay: AuthFailureLog.interval
         ) { _ in failures.flush() }
-        defer { flush.cancel() }
         let port = channel.localAddress?.port ?? configuration.port
         logAccess(port: port)
         logger.info(

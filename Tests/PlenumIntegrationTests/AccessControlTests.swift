@@ -10,8 +10,8 @@ import Testing
 
     /// Token × pattern × form: exactly the readable channels, in the snapshot, in updates and in
     /// channels that appear after the subscribe; a pattern with nothing readable is refused.
-    @Test func theACLMatrixHoldsPerChannel() throws {
-        let hub = try SecuredHub()
+    @Test func theACLMatrixHoldsPerChannel() async throws {
+        let hub = try await SecuredHub.start()
         let line1 = secrets["line1"]!
         let cases: [(form: String, token: String, pattern: String)] = [
             ("header", line1, "/**"),
@@ -28,7 +28,7 @@ import Testing
             ("none", "", "/**"),
         ]
         let json = JSONValue.array(cases.map { .array([.string($0.form), .string($0.token), .string($0.pattern)]) })
-        let results = try hub.client("acl_matrix", [json.jsonString, "2.0"])["results"]?.arrayValue ?? []
+        let results = try await hub.client("acl_matrix", [json.jsonString, "2.0"])["results"]?.arrayValue ?? []
         try #require(results.count == cases.count)
         func readable(_ channels: [String], under prefix: String) -> Bool {
             !channels.isEmpty && channels.allSatisfy { $0.hasPrefix(prefix) }
@@ -62,18 +62,18 @@ import Testing
         #expect(results[11]["closed"] == .integer(4001), "no auth message within 5 s")
     }
 
-    @Test func urlSubscriptionsResumeAndSnapshotsNeverLeakAForbiddenChannel() throws {
-        let hub = try SecuredHub()
+    @Test func urlSubscriptionsResumeAndSnapshotsNeverLeakAForbiddenChannel() async throws {
+        let hub = try await SecuredHub.start()
         let line1 = secrets["line1"]!
-        let url = try hub.client("url_subscribe", [line1, "/**", "1.5"])
+        let url = try await hub.client("url_subscribe", [line1, "/**", "1.5"])
         #expect(url["types"]?.strings == ["welcome", "subscribed", "snapshot"])
         #expect(!url["channels"]!.strings.isEmpty)
         #expect(url["channels"]!.strings.allSatisfy { $0.hasPrefix("/plant/line1/") })
-        let forbidden = try hub.client("url_subscribe", [line1, "/plenum/**", "0.5"])
+        let forbidden = try await hub.client("url_subscribe", [line1, "/plenum/**", "0.5"])
         #expect(forbidden["errors"]?.arrayValue.first?["code"] == .string("forbidden"))
         #expect(forbidden["channels"]?.strings == [])
 
-        let resumed = try hub.client("resume", [line1, "/**"])
+        let resumed = try await hub.client("resume", [line1, "/**"])
         #expect(resumed["recovered"] == .bool(true))
         #expect(resumed["replayed"]!.strings.contains("/plant/line1/a"))
         #expect(resumed["replayed"]!.strings.allSatisfy { $0.hasPrefix("/plant/line1/") }, "\(resumed)")
@@ -82,63 +82,63 @@ import Testing
         #expect(resumed["other_epoch_snapshot"]!.strings.contains("/plant/line1/a"))
     }
 
-    @Test func restAndMetricsFollowThePolicy() throws {
-        let hub = try SecuredHub(auth: "metrics: token")
+    @Test func restAndMetricsFollowThePolicy() async throws {
+        let hub = try await SecuredHub.start(auth: "metrics: token")
         let line1 = secrets["line1"]!
-        try hub.waitForChannel("/plant/line1/a", token: line1)
-        let list = try hub.curl("/api/channels", token: line1)
+        try await hub.waitForChannel("/plant/line1/a", token: line1)
+        let list = try await hub.curl("/api/channels", token: line1)
         #expect(list.status == 200)
         let channels = (try JSONParser.parse(Array(list.body.utf8)))["channels"]?.arrayValue.compactMap {
             $0["channel"]?.stringValue
         }
         #expect(channels?.contains("/plant/line1/a") == true)
         #expect(channels?.allSatisfy { $0.hasPrefix("/plant/line1/") } == true)
-        #expect(try hub.curl("/api/channels/plant/line1/a", token: line1).status == 200)
-        let forbidden = try hub.curl("/api/channels/plant/line2/b", token: line1)
+        #expect(try await hub.curl("/api/channels/plant/line1/a", token: line1).status == 200)
+        let forbidden = try await hub.curl("/api/channels/plant/line2/b", token: line1)
         #expect(forbidden.status == 403)
         #expect(forbidden.body.contains("token 'line1' may not read /plant/line2/b"))
-        #expect(try hub.curl("/api/channels/plant/line2/nothing-here", token: line1).status == 403)
-        #expect(try hub.curl("/api/channels/plenum/devices/lines/status", token: line1).status == 403)
-        #expect(try hub.curl("/api/channels/plenum/devices/lines/status", token: secrets["status"]).status == 200)
-        let anonymous = try hub.curl("/api/channels", extra: ["-D", "/dev/stderr"])
+        #expect(try await hub.curl("/api/channels/plant/line2/nothing-here", token: line1).status == 403)
+        #expect(try await hub.curl("/api/channels/plenum/devices/lines/status", token: line1).status == 403)
+        #expect(try await hub.curl("/api/channels/plenum/devices/lines/status", token: secrets["status"]).status == 200)
+        let anonymous = try await hub.curl("/api/channels", extra: ["-D", "/dev/stderr"])
         #expect(anonymous.status == 401)
-        #expect(try hub.curl("/api/channels", token: "guess").status == 401)
-        #expect(try hub.curl("/metrics").status == 401)
-        #expect(try hub.curl("/metrics", token: line1).status == 403)
-        let metrics = try hub.curl("/metrics", token: secrets["metrics"])
+        #expect(try await hub.curl("/api/channels", token: "guess").status == 401)
+        #expect(try await hub.curl("/metrics").status == 401)
+        #expect(try await hub.curl("/metrics", token: line1).status == 403)
+        let metrics = try await hub.curl("/metrics", token: secrets["metrics"])
         #expect(metrics.status == 200)
         #expect(metrics.body.contains("plenum_auth_failures_total"))
-        #expect(try hub.curl("/healthz").status == 200)
-        #expect(try hub.curl("/readyz").status == 200)
+        #expect(try await hub.curl("/healthz").status == 200)
+        #expect(try await hub.curl("/readyz").status == 200)
     }
 
-    @Test func browsersFromOtherOriginsAreRefused() throws {
-        let hub = try SecuredHub(server: "allowed_origins: [https://dash.example]")
+    @Test func browsersFromOtherOriginsAreRefused() async throws {
+        let hub = try await SecuredHub.start(server: "allowed_origins: [https://dash.example]")
         let own = "127.0.0.1:\(hub.port)"
         let cases: [(String?, String)] = [
             (nil, own), ("http://127.0.0.1:3000", own), ("http://evil.example", own), ("null", own),
             ("https://dash.example", own), ("https://dash.example:8443", own),
         ]
         let json = JSONValue.array(cases.map { .array([$0.0.map(JSONValue.string) ?? .null, .string($0.1)]) })
-        let statuses = try hub.client("origin", [json.jsonString])["statuses"]?.arrayValue
+        let statuses = try await hub.client("origin", [json.jsonString])["statuses"]?.arrayValue
         #expect(statuses == [101, 101, 403, 403, 101, 403].map { .integer($0) })
     }
 
     /// A revoked token's connection is closed with 4003 within a second of SIGHUP; a token whose
     /// grant changed too ("access changed"); an unchanged token's connection stays.
     @Test func aReloadClosesRevokedAndChangedTokensWith4003() async throws {
-        let hub = try SecuredHub()
+        let hub = try await SecuredHub.start()
         let base = NSTemporaryDirectory() + "plenum-revoke-\(UUID().uuidString.prefix(8))"
         let (revokedReady, changedReady, keptReady, done) = (base + "-r", base + "-c", base + "-k", base + "-done")
         let (line1, all, status) = (secrets["line1"]!, secrets["all"]!, secrets["status"]!)
-        async let revoked = offPool { try hub.client("revoke", [line1, revokedReady, done]) }
-        async let changed = offPool { try hub.client("revoke", [all, changedReady, done]) }
-        async let kept = offPool { try hub.client("revoke", [status, keptReady, done, "3"]) }
+        async let revoked = hub.client("revoke", [line1, revokedReady, done])
+        async let changed = hub.client("revoke", [all, changedReady, done])
+        async let kept = hub.client("revoke", [status, keptReady, done, "3"])
         for marker in [revokedReady, changedReady, keptReady] { #expect(await waitForFile(marker)) }
         var tokens = SecuredHub.standardTokens
         tokens["line1"] = nil
         tokens["all"] = "read: [/plant/**]"
-        try hub.reload(tokens: tokens, marker: done)
+        try await hub.reload(tokens: tokens, marker: done)
         let revokedResult = try await revoked
         #expect(revokedResult["code"] == .integer(4003))
         #expect(revokedResult["reason"] == .string("token revoked"))
@@ -149,20 +149,20 @@ import Testing
         #expect(changedResult["reason"] == .string("access changed; reconnect"))
         // Still open after the reload: the client's own 3 s bound ends it.
         #expect(try await kept["code"] == .string("timeout"))
-        #expect(try hub.curl("/api/channels", token: line1).status == 401)
-        #expect(try hub.curl("/api/channels/plant/line2/b", token: all).status == 200)
+        #expect(try await hub.curl("/api/channels", token: line1).status == 401)
+        #expect(try await hub.curl("/api/channels/plant/line2/b", token: all).status == 200)
         #expect(hub.hub.text.contains("token revoked"))
     }
 
     /// 1,000 wrong tokens a second: every one refused, a log line a second at most (with the
     /// count), and little CPU.
-    @Test func bruteForceIsRefusedCheaplyAndLoggedOnceASecond() throws {
-        let hub = try SecuredHub()
+    @Test func bruteForceIsRefusedCheaplyAndLoggedOnceASecond() async throws {
+        let hub = try await SecuredHub.start()
         let before = cpuSeconds(hub.hub.pid)
-        let result = try hub.client("brute_force", ["3000", "3"], timeout: 120)
+        let result = try await hub.client("brute_force", ["3000", "3"], timeout: 120)
         let after = cpuSeconds(hub.hub.pid)
         #expect(result["statuses"]?["401"] == .integer(3000))
-        usleep(1_500_000)  // the last second's count is flushed
+        try await Task.sleep(for: .milliseconds(1_500))  // the last second's count is flushed
         let lines = hub.hub.text.split(separator: "\n").filter {
             $0.contains("unknown tokens since the last report") || $0.contains("unknown token since the last report")
         }
@@ -181,24 +181,24 @@ import Testing
         #expect(cpu < elapsed, "the hub used \(cpu) s of CPU in \(elapsed) s")
     }
 
-    @Test func plenumWatchSendsItsToken() throws {
-        let hub = try SecuredHub()
+    @Test func plenumWatchSendsItsToken() async throws {
+        let hub = try await SecuredHub.start()
         let url = "ws://127.0.0.1:\(hub.port)"
-        let watched = try PlenumBinary.run(
+        let watched = try await runPlenum(
             ["watch", "--url", url, "--token", secrets["line1"]!, "--count", "3", "/**"],
             timeout: 30
         )
         #expect(watched.status == 0, "\(watched.stderr)")
         let channels = watched.stdout.split(separator: "\n").map { $0.split(separator: " ").first ?? "" }
         #expect(!channels.isEmpty && channels.allSatisfy { $0.hasPrefix("/plant/line1/") }, "\(watched.stdout)")
-        let refused = try PlenumBinary.run(["watch", "--url", url, "--token", "guess", "/**"], timeout: 30)
+        let refused = try await runPlenum(["watch", "--url", url, "--token", "guess", "/**"], timeout: 30)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("401"), "\(refused.stderr)")
     }
 
     // MARK: - The anonymous bind rule
 
-    @Test func withoutAuthTheHubServesThisMachineOnlyAndSaysSo() throws {
+    @Test func withoutAuthTheHubServesThisMachineOnlyAndSaysSo() async throws {
         let directory = NSTemporaryDirectory() + "plenum-anon-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -208,13 +208,13 @@ import Testing
         try ("server:\n  port: 0\n" + device).write(toFile: directory + "/hub.yaml", atomically: true, encoding: .utf8)
         let local = try RunningProcess(PlenumBinary.path, ["run"], in: directory)
         defer { local.kill() }
-        #expect(local.waitFor(#"listening on http://127\.0\.0\.1:\d+"#) != nil)
-        #expect(local.waitFor("serving anonymously, to this machine only") != nil)
+        #expect(await waitFor(local, #"listening on http://127\.0\.0\.1:\d+"#) != nil)
+        #expect(await waitFor(local, "serving anonymously, to this machine only") != nil)
         local.kill()
 
         try ("server:\n  host: 0.0.0.0\n  port: 0\n" + device)
             .write(toFile: directory + "/hub.yaml", atomically: true, encoding: .utf8)
-        let refused = try PlenumBinary.run(["run"], in: directory, timeout: 20)
+        let refused = try await runPlenum(["run"], in: directory, timeout: 20)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("server.host: binding 0.0.0.0 without an auth: section"))
         #expect(refused.stderr.contains("allow_anonymous"))
@@ -223,12 +223,12 @@ import Testing
             .write(toFile: directory + "/hub.yaml", atomically: true, encoding: .utf8)
         let open = try RunningProcess(PlenumBinary.path, ["run"], in: directory)
         defer { open.kill() }
-        #expect(open.waitForPort() != nil)
-        #expect(open.waitFor(#"warning.*serving anonymously on 0\.0\.0\.0"#) != nil, "\(open.text)")
+        #expect(await waitFor(open, #"listening on http://[^:]+:(\d+)"#) != nil)
+        #expect(await waitFor(open, #"warning.*serving anonymously on 0\.0\.0\.0"#) != nil, "\(open.text)")
     }
 
-    @Test func tokenNewPrintsASecretOnceAndLinesThatWork() throws {
-        let result = try PlenumBinary.run(["token", "new", "dashboard", "--read", "/plant/line1/**"])
+    @Test func tokenNewPrintsASecretOnceAndLinesThatWork() async throws {
+        let result = try await runPlenum(["token", "new", "dashboard", "--read", "/plant/line1/**"])
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         let secret = try #require(lines.first { $0.hasPrefix("  ") && !$0.contains(":") })
@@ -239,9 +239,9 @@ import Testing
         #expect(yaml.contains("read: [\"/plant/line1/**\"]"))
         let hash = try #require(lines.first { $0.contains("hash: sha256:") })
         #expect(hash.hasSuffix(TokenHash(hashing: secret).description))
-        let again = try PlenumBinary.run(["token", "new", "dashboard"])
+        let again = try await runPlenum(["token", "new", "dashboard"])
         #expect(!again.stdout.contains(secret))
-        let bad = try PlenumBinary.run(["token", "new", "two words"])
+        let bad = try await runPlenum(["token", "new", "two words"])
         #expect(bad.status != 0)
         // The printed lines are valid hub.yaml and the token opens the hub.
         let directory = NSTemporaryDirectory() + "plenum-token-\(UUID().uuidString.prefix(8))"
@@ -250,7 +250,7 @@ import Testing
         try
             "server:\n  host: 0.0.0.0\n  port: 0\nauth:\n  tokens:\n\(yaml)\ndevices:\n  - name: lines\n    script: \(PlenumBinary.fixtures)/plugins/two_lines.lua\n    prefix: /plant\n"
             .write(toFile: directory + "/hub.yaml", atomically: true, encoding: .utf8)
-        let check = try PlenumBinary.run(["check"], in: directory)
+        let check = try await runPlenum(["check"], in: directory)
         #expect(check.status == 0, "\(check.stderr)")
         #expect(check.stdout.contains("access: 1 token (dashboard)"))
     }

@@ -25,8 +25,17 @@ final class SecuredHub: Sendable {
     let hub: RunningProcess
     let port: Int
 
+    /// Starts a hub (the blocking waits on a thread of their own, not the concurrency pool).
+    static func start(
+        tokens: [String: String] = standardTokens,
+        server: String = "",
+        auth: String = ""
+    ) async throws -> SecuredHub {
+        try await offPool { try SecuredHub(tokens: tokens, server: server, auth: auth) }
+    }
+
     /// `tokens`: name → grant lines; `server`/`auth`: extra lines for those sections.
-    init(tokens: [String: String] = standardTokens, server: String = "", auth: String = "") throws {
+    private init(tokens: [String: String], server: String, auth: String) throws {
         directory = NSTemporaryDirectory() + "plenum-auth-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try Self.yaml(tokens: tokens, server: server, auth: auth)
@@ -66,7 +75,16 @@ final class SecuredHub: Sendable {
 
     /// Rewrites hub.yaml with these tokens and sends SIGHUP (creating `marker` just before it);
     /// returns once the hub applied it.
-    func reload(tokens: [String: String], server: String = "", auth: String = "", marker: String? = nil) throws {
+    func reload(
+        tokens: [String: String],
+        server: String = "",
+        auth: String = "",
+        marker: String? = nil
+    ) async throws {
+        try await offPool { try self.reloadBlocking(tokens: tokens, server: server, auth: auth, marker: marker) }
+    }
+
+    private func reloadBlocking(tokens: [String: String], server: String, auth: String, marker: String?) throws {
         let before = hub.text.components(separatedBy: "access reloaded").count
         try Self.yaml(tokens: tokens, server: server, auth: auth)
             .write(toFile: directory + "/hub.yaml", atomically: true, encoding: .utf8)
@@ -79,7 +97,11 @@ final class SecuredHub: Sendable {
     }
 
     /// `curl` as an operator would: the status and the body.
-    func curl(_ path: String, token: String? = nil, extra: [String] = []) throws -> (status: Int, body: String) {
+    func curl(_ path: String, token: String? = nil, extra: [String] = []) async throws -> (status: Int, body: String) {
+        try await offPool { try self.curlBlocking(path, token: token, extra: extra) }
+    }
+
+    private func curlBlocking(_ path: String, token: String?, extra: [String]) throws -> (status: Int, body: String) {
         var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10"] + extra
         if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
         let scheme = extra.contains("--cacert") ? "https" : "http"
@@ -90,18 +112,35 @@ final class SecuredHub: Sendable {
     }
 
     /// Waits (bounded) until `token` reads `channel` over REST: the device has published it.
-    func waitForChannel(_ channel: String, token: String, ca: String? = nil) throws {
+    func waitForChannel(_ channel: String, token: String, ca: String? = nil) async throws {
         let deadline = Date().addingTimeInterval(20)
         let extra = ca.map { ["--cacert", $0] } ?? []
-        while try curl("/api/channels" + channel, token: token, extra: extra).status != 200 && Date() < deadline {
-            usleep(50_000)
+        while try await curl("/api/channels" + channel, token: token, extra: extra).status != 200 && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
         }
     }
 
     /// A scenario of Tests/Clients/authclient.py against this hub.
-    func client(_ scenario: String, _ arguments: [String], timeout: Double = 60) throws -> JSONValue {
-        try PythonClient.run(scenario, port: port, arguments, timeout: timeout, client: "authclient.py")
+    func client(_ scenario: String, _ arguments: [String], timeout: Double = 60) async throws -> JSONValue {
+        let port = self.port
+        return try await offPool {
+            try PythonClient.run(scenario, port: port, arguments, timeout: timeout, client: "authclient.py")
+        }
     }
+}
+
+/// `plenum <arguments>` to completion, on a thread of its own.
+func runPlenum(
+    _ arguments: [String],
+    in directory: String = PlenumBinary.fixtures,
+    timeout: Double = 30
+) async throws -> ChildProcess.Result {
+    try await offPool { try PlenumBinary.run(arguments, in: directory, timeout: timeout) }
+}
+
+/// Waits (bounded) for `pattern` in a running process's output, on a thread of its own.
+func waitFor(_ process: RunningProcess, _ pattern: String) async -> String? {
+    (try? await offPool { process.waitFor(pattern) }) ?? nil
 }
 
 extension JSONValue {

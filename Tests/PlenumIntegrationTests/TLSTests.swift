@@ -44,25 +44,29 @@ import Testing
         }
     }
 
-    @Test func wssAndHttpsWorkAndTheCertificateReloadsOnSIGHUP() throws {
-        let certificates = try Certificates()
+    @Test func wssAndHttpsWorkAndTheCertificateReloadsOnSIGHUP() async throws {
+        let certificates = try await offPool { try Certificates() }
         defer { try? FileManager.default.removeItem(atPath: certificates.directory) }
         let tls = "tls: {cert: \(certificates.directory)/hub.crt, key: \(certificates.directory)/hub.key}"
-        let hub = try SecuredHub(server: tls)
+        let hub = try await SecuredHub.start(server: tls)
         #expect(hub.hub.text.contains("listening on https://127.0.0.1:"))
         let line1 = SecuredHub.secrets["line1"]!
-        try hub.waitForChannel("/plant/line1/a", token: line1, ca: certificates.ca)
+        try await hub.waitForChannel("/plant/line1/a", token: line1, ca: certificates.ca)
 
-        let first = try hub.client("tls_session", [certificates.ca, line1])
+        let first = try await hub.client("tls_session", [certificates.ca, line1])
         #expect(first["welcome"] == .string("welcome"))
         #expect(first["rest"] == .integer(200))
         #expect((first["updates"]?.numberValue ?? 0) > 5)
         #expect(first["channels"]!.strings.allSatisfy { $0.hasPrefix("/plant/line1/") })
-        let https = try hub.curl("/api/channels/plant/line1/a", token: line1, extra: ["--cacert", certificates.ca])
+        let https = try await hub.curl(
+            "/api/channels/plant/line1/a",
+            token: line1,
+            extra: ["--cacert", certificates.ca]
+        )
         #expect(https.status == 200)
 
         // A new certificate in place of the old, then SIGHUP: new connections get it.
-        try certificates.issue("next")
+        try await offPool { try certificates.issue("next") }
         for ext in ["crt", "key"] {
             try FileManager.default.removeItem(atPath: "\(certificates.directory)/hub.\(ext)")
             try FileManager.default.copyItem(
@@ -70,8 +74,8 @@ import Testing
                 toPath: "\(certificates.directory)/hub.\(ext)"
             )
         }
-        try hub.reload(tokens: SecuredHub.standardTokens, server: tls)
-        let second = try hub.client("tls_session", [certificates.ca, line1])
+        try await hub.reload(tokens: SecuredHub.standardTokens, server: tls)
+        let second = try await hub.client("tls_session", [certificates.ca, line1])
         #expect(second["welcome"] == .string("welcome"))
         #expect(second["fingerprint"] != first["fingerprint"])
         #expect(!hub.hub.text.contains("error"), "\(hub.hub.text)")
@@ -79,28 +83,28 @@ import Testing
 
     /// Clients that drop the TCP connection without close_notify (after the handshake, mid
     /// request, mid WebSocket): the hub serves on and logs nothing per connection.
-    @Test func clientsLeavingWithoutCloseNotifyAreNotAnError() throws {
-        let certificates = try Certificates()
+    @Test func clientsLeavingWithoutCloseNotifyAreNotAnError() async throws {
+        let certificates = try await offPool { try Certificates() }
         defer { try? FileManager.default.removeItem(atPath: certificates.directory) }
-        let hub = try SecuredHub(
+        let hub = try await SecuredHub.start(
             server: "tls: {cert: \(certificates.directory)/hub.crt, key: \(certificates.directory)/hub.key}"
         )
         let before = hub.hub.text.split(separator: "\n").count
-        let result = try hub.client("tls_rude_clients", [certificates.ca, "60"])
+        let result = try await hub.client("tls_rude_clients", [certificates.ca, "60"])
         #expect(result["after"] == .integer(200))
-        usleep(300_000)
+        try await Task.sleep(for: .milliseconds(300))
         let newLines = hub.hub.text.split(separator: "\n").dropFirst(before)
         #expect(newLines.filter { $0.contains("error") || $0.contains("warning") }.isEmpty, "\(newLines)")
         #expect(hub.hub.waitForExit(timeout: 0.1) == nil, "the hub is still running")
     }
 
-    @Test func aCertificateThatCannotBeUsedStopsTheStartWithTheReason() throws {
-        let certificates = try Certificates()
+    @Test func aCertificateThatCannotBeUsedStopsTheStartWithTheReason() async throws {
+        let certificates = try await offPool { try Certificates() }
         defer { try? FileManager.default.removeItem(atPath: certificates.directory) }
         let yaml =
             "server:\n  port: 0\n  tls: {cert: \(certificates.directory)/ext.cnf, key: \(certificates.directory)/hub.key}\ndevices: []\n"
         try yaml.write(toFile: certificates.directory + "/hub.yaml", atomically: true, encoding: .utf8)
-        let result = try PlenumBinary.run(["run", "--config", certificates.directory + "/hub.yaml"], timeout: 20)
+        let result = try await runPlenum(["run", "--config", certificates.directory + "/hub.yaml"], timeout: 20)
         #expect(result.status != 0)
         #expect(result.stderr.contains("TLS:"), "\(result.stderr)")
     }
