@@ -143,6 +143,7 @@ import Testing
         #expect(revokedResult["code"] == .integer(4003))
         #expect(revokedResult["reason"] == .string("token revoked"))
         let latency = revokedResult["seconds_after_sighup"]?.numberValue ?? 99
+        print("revoked token: closed with 4003 \(latency) s after SIGHUP")
         #expect(latency < 1.0, "closed \(latency) s after the reload")
         let changedResult = try await changed
         #expect(changedResult["code"] == .integer(4003))
