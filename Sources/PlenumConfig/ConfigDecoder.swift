@@ -38,12 +38,14 @@ struct ConfigDecoder {
 
     mutating func decodeHub(_ root: YAMLNode) -> HubConfig {
         var config = HubConfig()
-        guard let top = mapping(root, "", keys: ["server", "channels", "devices"], what: "the top level") else {
+        guard let top = mapping(root, "", keys: ["server", "channels", "devices", "commands"], what: "the top level")
+        else {
             return config
         }
         if let node = top["server"] { config.server = decodeServer(node) }
         if let node = top["channels"] { config.channels = decodeChannels(node) }
         if let node = top["devices"] { config.devices = decodeDevices(node) }
+        if let node = top["commands"] { config.commands = decodeCommands(node) }
         return config
     }
 
@@ -179,9 +181,24 @@ struct ConfigDecoder {
         var devices: [DeviceConfig] = []
         var names: [String: SourceMark] = [:]
         var prefixes: [ChannelPath: (name: String, mark: SourceMark)] = [:]
+        var writable: [ChannelPath: (name: String, mark: SourceMark)] = [:]
         for (index, item) in items.enumerated() {
             let path = "devices[\(index)]"
-            guard let device = decodeDevice(item, path) else { continue }
+            guard var device = decodeDevice(item, path) else { continue }
+            device.config.writable = device.writable.filter { declared in
+                let channel = declared.channel.path
+                if let first = writable[channel] {
+                    report(
+                        .duplicateName,
+                        declared.node,
+                        declared.keyPath,
+                        "\(channel) is already writable through device '\(first.name)' (line \(first.mark.line)); a channel has one owner"
+                    )
+                    return false
+                }
+                writable[channel] = (device.name.name, declared.node.mark)
+                return true
+            }.map(\.channel)
             if let first = names[device.name.name] {
                 report(
                     .duplicateName,
@@ -211,10 +228,13 @@ struct ConfigDecoder {
         _ node: YAMLNode,
         _ path: String
     )
-        -> (config: DeviceConfig, name: (name: String, node: YAMLNode), prefixNode: YAMLNode)?
+        -> (
+            config: DeviceConfig, name: (name: String, node: YAMLNode), prefixNode: YAMLNode,
+            writable: [DeclaredWritable]
+        )?
     {
-        guard let map = mapping(node, path, keys: ["name", "script", "prefix", "params", "limits"], what: "a device")
-        else { return nil }
+        let keys = ["name", "script", "prefix", "params", "limits", "writable"]
+        guard let map = mapping(node, path, keys: keys, what: "a device") else { return nil }
         var complete = true
         for key in ["name", "script", "prefix"] where map[key] == nil {
             report(.missingKey, node, path, "missing required key '\(key)'")
@@ -266,8 +286,13 @@ struct ConfigDecoder {
                 report(.wrongType, n, "\(path).params", "expected a mapping of parameters, found \(n.typeName)")
             }
         }
+        var writable: [DeclaredWritable] = []
+        if let n = map["writable"] { writable = decodeWritable(n, "\(path).writable", prefix: prefix) }
         if let script, ModbusDeviceParams.applies(toScript: script) {
-            decodeModbusDevice(map["params"], device: node, "\(path).params")
+            let modbus = decodeModbusDevice(map["params"], device: node, "\(path).params")
+            if let modbus, let prefix {
+                writable = checkModbusWritable(writable, modbus, params: map["params"], prefix: prefix, path)
+            }
         }
         var limits = DeviceLimits()
         if let n = map["limits"] { limits = decodeLimits(n, "\(path).limits") }
@@ -282,7 +307,7 @@ struct ConfigDecoder {
             params: params,
             limits: limits
         )
-        return (config, (name, nameNode), prefixNode)
+        return (config, (name, nameNode), prefixNode, writable)
     }
 
     static func isValidDeviceName(_ name: String) -> Bool {
@@ -291,6 +316,27 @@ struct ConfigDecoder {
                 (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D
                     || c == 0x5F || c == 0x2E
             } && name != "." && name != ".."
+    }
+
+    private mutating func decodeCommands(_ node: YAMLNode) -> CommandsConfig {
+        var commands = CommandsConfig()
+        guard let map = mapping(node, "commands", keys: ["timeout_s", "max_queued"], what: "'commands'") else {
+            return commands
+        }
+        if let n = map["timeout_s"], let v = number(n, "commands.timeout_s") {
+            if v > 0 && v <= 3_600 {
+                commands.timeoutSeconds = v
+            } else {
+                report(
+                    .outOfRange,
+                    n,
+                    "commands.timeout_s",
+                    "\(Self.show(n)) is out of range; expected seconds in (0, 3600]"
+                )
+            }
+        }
+        integer(map["max_queued"], "commands.max_queued", 1...10_000, into: &commands.maxQueued)
+        return commands
     }
 
     private mutating func decodeLimits(_ node: YAMLNode, _ path: String) -> DeviceLimits {

@@ -146,7 +146,7 @@ public struct WritableChannel: Sendable, Equatable {
     }
 
     /// `4` for 4.0, `4.5` for 4.5.
-    static func show(_ number: Double) -> String {
+    public static func show(_ number: Double) -> String {
         if number.rounded() == number, abs(number) < 1e15 { return String(Int64(number)) }
         return String(number)
     }
