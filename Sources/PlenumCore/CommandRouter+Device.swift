@@ -98,6 +98,16 @@ extension CommandRouter {
         }
     }
 
+    /// The id of the newest write waiting for the script to take it (nil: none waiting).
+    public func newestQueuedID(_ lease: CommandLease) -> UInt64? {
+        state.withLock { state in
+            guard let mailbox = state.mailboxes[lease.device], mailbox.generation == lease.generation else {
+                return nil
+            }
+            return mailbox.queued.last
+        }
+    }
+
     /// Every write waiting for this instance, oldest first; they count as delivered from now on.
     public func take(_ lease: CommandLease) -> [Command] {
         state.withLock { state in
