@@ -12,9 +12,17 @@ import ServiceLifecycle
 /// run is what operators run. Nothing starts here: the parts are `Service`s that start when the
 /// returned hub runs them (`Hub.run`).
 public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(), logger: Logger) -> Hub {
-    let store = ChannelStore(
-        history: configuration.channels.history,
-        historyByPrefix: configuration.channels.historyByPrefix
+    // /plenum/audit keeps its last 1,000 attempts unless channels.history_by_prefix says otherwise.
+    var historyByPrefix = configuration.channels.historyByPrefix
+    if historyByPrefix[CommandRouter.auditPath] == nil {
+        historyByPrefix[CommandRouter.auditPath] = CommandRouter.defaultAuditHistory
+    }
+    let store = ChannelStore(history: configuration.channels.history, historyByPrefix: historyByPrefix)
+    let commands = CommandRouter(
+        store: store,
+        defaultTimeoutSeconds: configuration.commands.timeoutSeconds,
+        queueLimit: configuration.commands.maxQueued,
+        onAudit: { record in logWrite(record, logger: logger) }
     )
     // Metrics are kept per hub (no global bootstrap) and served on GET /metrics.
     let registry = PrometheusCollectorRegistry()
@@ -30,7 +38,8 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
         metrics: metrics,
         devices: configuration.deviceSpecs,
         scriptPollSeconds: options.scriptPollSeconds,
-        onStarted: progress.markDevicesStarted
+        onStarted: progress.markDevicesStarted,
+        commands: commands
     )
     var serverConfiguration = ServerConfiguration(configuration.server)
     if let port = options.portOverride { serverConfiguration.port = port }
@@ -54,7 +63,24 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
     )
     // Started in this order, shut down in the reverse: SIGHUP handling ends first, then the
     // server closes every WebSocket with 1001, then the devices stop.
-    return Hub(store: store, supervisor: supervisor, reloader: reloader, services: [supervisor, server, reloader])
+    return Hub(
+        store: store,
+        supervisor: supervisor,
+        commands: commands,
+        reloader: reloader,
+        services: [supervisor, server, reloader]
+    )
+}
+
+/// Every write attempt in the hub's log, as in `/plenum/audit`.
+private func logWrite(_ record: AuditRecord, logger: Logger) {
+    var metadata: Logger.Metadata = [
+        "write.who": "\(record.who)", "channel.path": "\(record.channel)", "write.value": "\(record.value.jsonString)",
+        "write.result": "\(record.outcome.code.rawValue)", "write.via": "\(record.via)",
+    ]
+    if !record.outcome.message.isEmpty { metadata["write.message"] = "\(record.outcome.message)" }
+    if let id = record.commandID { metadata["write.id"] = "\(id)" }
+    logger.log(level: record.outcome.isOK ? .info : .notice, "write", metadata: metadata)
 }
 
 extension ServerConfiguration {
@@ -88,7 +114,8 @@ extension HubConfig {
                 params: device.params,
                 memoryLimit: device.limits.memoryMB << 20,
                 cpuGuardSeconds: device.limits.cpuGuardSeconds,
-                stopGraceSeconds: Double(device.limits.stopGraceMilliseconds) / 1000
+                stopGraceSeconds: Double(device.limits.stopGraceMilliseconds) / 1000,
+                writable: device.writable
             )
         }
     }
