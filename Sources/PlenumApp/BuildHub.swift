@@ -50,6 +50,7 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
         metrics: PushMetrics(factory: metrics),
         metricsText: { registry.emitToBuffer() },
         isReady: { progress.devicesStarted },
+        commands: commands,
         onListening: { port in
             progress.markListening()
             options.onListening(port)
@@ -97,7 +98,8 @@ extension ServerConfiguration {
             maxPendingBytes: server.maxPendingBytes,
             headerTimeoutMilliseconds: server.headerTimeoutMilliseconds,
             idleTimeoutMilliseconds: server.idleTimeoutMilliseconds,
-            pingIntervalMilliseconds: server.pingIntervalMilliseconds
+            pingIntervalMilliseconds: server.pingIntervalMilliseconds,
+            maxPendingWrites: server.maxPendingWrites
         )
     }
 }

@@ -54,6 +54,7 @@ struct ConfigDecoder {
         let keys = [
             "host", "port", "tick_ms", "event_loops", "max_connections", "max_subscriptions", "max_message_bytes",
             "max_pending_bytes", "max_subscription_bytes", "header_timeout_ms", "idle_timeout_ms", "ping_interval_ms",
+            "max_pending_writes",
         ]
         guard let map = mapping(node, "server", keys: keys, what: "'server'") else { return server }
         if let n = map["host"], let v = string(n, "server.host") {
@@ -113,6 +114,7 @@ struct ConfigDecoder {
             100...86_400_000,
             into: &server.idleTimeoutMilliseconds
         )
+        integer(map["max_pending_writes"], "server.max_pending_writes", 1...10_000, into: &server.maxPendingWrites)
         integer(
             map["ping_interval_ms"],
             "server.ping_interval_ms",

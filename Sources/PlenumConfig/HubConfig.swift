@@ -58,6 +58,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var maxMessageBytes: Int = 65_536
     /// A connection whose unsent bytes stay above this is closed with 4008. Default 4 MiB.
     public var maxPendingBytes: Int = 4 * 1_048_576
+    /// Writes one WebSocket connection may have waiting for their answer; beyond, `busy`.
+    /// Default 16.
+    public var maxPendingWrites: Int = 16
 
     /// What each key accepts (docs/configuration.md has the same table).
     public static let portRange = 0...65_535

@@ -7,6 +7,8 @@ struct HTTPRoutes: Sendable {
     let connectionLimit: Int
     let metricsText: (@Sendable () -> [UInt8])?
     let isReady: @Sendable () -> Bool
+    /// Where `PUT /api/channels/<path>` goes (`HTTPRoutes+Writes.swift`); nil: no writes.
+    var commands: CommandRouter?
 
     func route(_ head: HTTPRequestHead) -> HTTPResponse {
         let target = WebSocketTarget(uri: head.uri)
@@ -49,7 +51,7 @@ struct HTTPRoutes: Sendable {
             guard path.hasPrefix("/api/channels/") else {
                 return HTTPResponse(.notFound, error: "no such route: \(path)")
             }
-            guard isGet else { return .methodNotAllowed }
+            guard isGet else { return .methodNotAllowed(allowing: "GET, HEAD, PUT") }
             let channel = String(path.dropFirst("/api/channels".count))
             let decoded = WebSocketTarget.percentDecode(channel) ?? channel
             guard let channelPath = try? ChannelPath(decoded) else {

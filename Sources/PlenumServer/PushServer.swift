@@ -21,6 +21,7 @@ public final class PushServer: Service, Sendable {
     private let nextConnectionID = Atomic<Int>(1)
     private let metrics: PushMetrics
     private let routes: HTTPRoutes
+    private let commands: CommandRouter?
     private let onListening: @Sendable (Int) -> Void
 
     /// How long shutdown waits for clients to take their 1001 close frames.
@@ -32,6 +33,8 @@ public final class PushServer: Service, Sendable {
     ///   - metrics: the counters the server bumps (see `PushMetrics`).
     ///   - metricsText: the Prometheus text `GET /metrics` serves (nil: 404).
     ///   - isReady: what `GET /readyz` reports (the hub: true once its devices started).
+    ///   - commands: where clients' writes go (WebSocket `write`, `PUT /api/channels/…`); nil:
+    ///     the hub takes no writes and answers them `not_writable`.
     ///   - onListening: called once with the bound port when the server accepts connections.
     public init(
         configuration: ServerConfiguration,
@@ -40,8 +43,10 @@ public final class PushServer: Service, Sendable {
         metrics: PushMetrics = PushMetrics(factory: NOOPMetricsHandler.instance),
         metricsText: (@Sendable () -> [UInt8])? = nil,
         isReady: @escaping @Sendable () -> Bool = { true },
+        commands: CommandRouter? = nil,
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
+        self.commands = commands
         self.configuration = configuration
         self.store = store
         self.logger = logger
@@ -52,7 +57,8 @@ public final class PushServer: Service, Sendable {
             store: store,
             connectionLimit: configuration.maxConnections,
             metricsText: metricsText,
-            isReady: isReady
+            isReady: isReady,
+            commands: commands
         )
     }
 
@@ -67,7 +73,8 @@ public final class PushServer: Service, Sendable {
                 store: store,
                 configuration: configuration,
                 logger: logger,
-                metrics: metrics
+                metrics: metrics,
+                commands: commands
             )
             schedulers[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(scheduler, eventLoop: loop)
         }
@@ -189,7 +196,8 @@ public final class PushServer: Service, Sendable {
             admitted: admitted,
             headerTimeout: .milliseconds(Int64(configuration.headerTimeoutMilliseconds)),
             idleTimeout: .milliseconds(Int64(configuration.idleTimeoutMilliseconds)),
-            metrics: metrics
+            metrics: metrics,
+            maxBodyBytes: configuration.maxMessageBytes
         )
         guard admitted else {
             try channel.pipeline.syncOperations.configureHTTPServerPipeline()

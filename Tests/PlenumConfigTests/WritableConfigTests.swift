@@ -19,6 +19,8 @@ import Testing
     @Test func everyTypeDecodesWithItsOptions() throws {
         let config = try load(
             """
+            server:
+              max_pending_writes: 3
             commands:
               timeout_s: 2.5
               max_queued: 4
@@ -31,6 +33,8 @@ import Testing
             """))
             """
         )
+        #expect(config.server.maxPendingWrites == 3)
+        #expect(ServerConfig().maxPendingWrites == 16)
         #expect(config.commands.timeoutSeconds == 2.5)
         #expect(config.commands.maxQueued == 4)
         let channels = config.devices[0].writable

@@ -23,6 +23,7 @@ final class ServerHarness: Sendable {
         history: Int = 16,
         ready: Bool = true,
         logger: Logger? = nil,
+        commands: CommandRouter? = nil,
         _ configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> ServerHarness {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
@@ -36,6 +37,7 @@ final class ServerHarness: Sendable {
             store: store,
             logger: logger ?? quiet,
             isReady: { ready },
+            commands: commands,
             onListening: { port in
                 listening.yield(port)
                 listening.finish()
