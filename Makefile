@@ -5,8 +5,9 @@ CONFIG ?= hub.yaml
 # Debian packages the build needs (C libraries behind CLua, CYAML and CModbus).
 BUILD_DEBS := liblua5.4-dev libyaml-dev libmodbus-dev pkg-config
 # Extra Debian packages the tests need (Python venv for the independent WebSocket client, the
-# Modbus peers and the bacpypes3 BACnet peer; socat for the pty pairs of the Modbus RTU tests).
-TEST_DEBS := python3-venv socat
+# Modbus peers and the bacpypes3 BACnet peer; socat for the pty pairs of the Modbus RTU tests; curl
+# for the REST write tests).
+TEST_DEBS := python3-venv socat curl
 VENV := .venv
 PYTHON_PACKAGES := websockets==17.4 pymodbus==3.16.1 pyserial==3.5 bacpypes3==0.0.110
 
@@ -32,7 +33,7 @@ deps:
 	$(call apt_install,$(BUILD_DEBS))
 
 test-deps: deps
-	@python3 -m venv --help >/dev/null 2>&1 && command -v socat >/dev/null 2>&1 || $(MAKE) --no-print-directory apt-test-debs
+	@python3 -m venv --help >/dev/null 2>&1 && command -v socat >/dev/null 2>&1 && command -v curl >/dev/null 2>&1 || $(MAKE) --no-print-directory apt-test-debs
 	@$(MAKE) --no-print-directory venv
 
 apt-test-debs:
