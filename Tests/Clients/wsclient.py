@@ -792,14 +792,16 @@ def write(port, channel, value, *more):
     return {str(i): a for i, a in answers.items()}
 
 
-def write_burst(port, channel, value, count):
-    """`count` writes sent without waiting for answers: how many answers each got, by code."""
+def write_burst(port, channel, value, count, id_bytes=0):
+    """`count` writes sent without waiting for answers (their ids `id_bytes` long at least): how
+    many answers each got, by code."""
     count = int(count)
+    ids = [("x" * int(id_bytes)) + str(i) for i in range(count)] if int(id_bytes) else list(range(count))
     with connect(url(port), max_size=None) as ws:
         recv_json(ws)
-        for i in range(count):
+        for i in ids:
             ws.send(json.dumps({"op": "write", "channel": channel, "value": json.loads(value), "id": i}))
-        answers = collect_written(ws, list(range(count)), timeout=30)
+        answers = collect_written(ws, ids, timeout=30)
     codes = {}
     for got in answers.values():
         for a in got:

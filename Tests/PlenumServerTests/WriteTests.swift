@@ -161,6 +161,18 @@ final class TestDevice: Sendable {
         #expect(seen["codes"] == .object(["timeout": .integer(3), "busy": .integer(7)]))
     }
 
+    /// Large ids count too: unanswered writes hold at most `max_message_bytes` of ids and values.
+    @Test func pendingWritesHoldABoundedNumberOfBytes() async throws {
+        let router = Self.router()
+        let device = TestDevice(router, name: "dev")
+        let hub = try await ServerHarness.start(commands: router) { $0.maxMessageBytes = 1_024 }
+        let seen = try PythonClient.run("write_burst", port: hub.port, ["/p/c/silent", "1", "5", "400"])
+        device.stop()
+        await hub.stop()
+        #expect(seen["exactly_once"] == .bool(true))
+        #expect(seen["codes"] == .object(["timeout": .integer(1), "busy": .integer(4)]))
+    }
+
     @Test func malformedWritesAreProtocolErrorsAndTheConnectionStays() async throws {
         let hub = try await ServerHarness.start(commands: Self.router())
         let seen = try PythonClient.run("bad_writes", port: hub.port)
