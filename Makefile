@@ -5,8 +5,9 @@ CONFIG ?= hub.yaml
 # Debian packages the build needs (C libraries behind CLua, CYAML, CModbus and CSQLite).
 BUILD_DEBS := liblua5.4-dev libyaml-dev libmodbus-dev libsqlite3-dev pkg-config
 # Extra Debian packages the tests need (Python venv for the independent WebSocket client, the
-# Modbus peers and the bacpypes3 BACnet peer; socat for the pty pairs of the Modbus RTU tests).
-TEST_DEBS := python3-venv socat
+# Modbus peers and the bacpypes3 BACnet peer; socat for the pty pairs of the Modbus RTU tests; curl
+# for the REST write tests).
+TEST_DEBS := python3-venv socat curl
 VENV := .venv
 PYTHON_PACKAGES := websockets==17.4 pymodbus==3.16.1 pyserial==3.5 bacpypes3==0.0.110
 
@@ -32,7 +33,7 @@ deps:
 	$(call apt_install,$(BUILD_DEBS))
 
 test-deps: deps
-	@python3 -m venv --help >/dev/null 2>&1 && command -v socat >/dev/null 2>&1 || $(MAKE) --no-print-directory apt-test-debs
+	@python3 -m venv --help >/dev/null 2>&1 && command -v socat >/dev/null 2>&1 && command -v curl >/dev/null 2>&1 || $(MAKE) --no-print-directory apt-test-debs
 	@$(MAKE) --no-print-directory venv
 
 apt-test-debs:
@@ -54,9 +55,11 @@ lint:
 	$(SWIFT) format lint --strict -r Sources Tests Package.swift
 
 # Swift Testing prints its own summary; the last line restates it as "N passed, N failed".
+# Tests run one at a time: many start the hub, peers or brokers and wait on them, and run side by
+# side on a 2-core machine they starve each other's threads (Swift's pool has one per core).
 test: test-deps lint
 	$(SWIFT) build --build-tests
-	@set -o pipefail; PLENUM_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test 2>&1 | tee .build/test.log; \
+	@set -o pipefail; PLENUM_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test --no-parallel 2>&1 | tee .build/test.log; \
 	status=$$?; \
 	summary=$$(grep -E "Test run with [0-9]+ tests?" .build/test.log | tail -1); \
 	total=$$(echo "$$summary" | sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/'); \

@@ -6,18 +6,33 @@ public struct HubConfig: Sendable, Equatable {
     public var channels: ChannelsConfig
     public var devices: [DeviceConfig]
     public var trends: TrendsConfig
+    public var commands: CommandsConfig
 
     public init(
         server: ServerConfig = .init(),
         channels: ChannelsConfig = .init(),
         devices: [DeviceConfig] = [],
-        trends: TrendsConfig = .init()
+        trends: TrendsConfig = .init(),
+        commands: CommandsConfig = .init()
     ) {
         self.server = server
         self.channels = channels
         self.devices = devices
         self.trends = trends
+        self.commands = commands
     }
+}
+
+/// `commands:` — writes from clients to device scripts (docs/configuration.md, "Writes").
+public struct CommandsConfig: Sendable, Equatable {
+    /// Seconds a script has to answer a write (`hub.ack`) unless its `writable:` entry says
+    /// otherwise; then the client gets `timeout`. Default 5.
+    public var timeoutSeconds: Double = 5
+    /// Writes one device may have waiting (queued or taken, not yet answered); beyond, `busy`.
+    /// Default 16.
+    public var maxQueued: Int = 16
+
+    public init() {}
 }
 
 /// `server:` — the WebSocket/HTTP listener and the push tick.
@@ -46,6 +61,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var maxMessageBytes: Int = 65_536
     /// A connection whose unsent bytes stay above this is closed with 4008. Default 4 MiB.
     public var maxPendingBytes: Int = 4 * 1_048_576
+    /// Writes one WebSocket connection may have waiting for their answer; beyond, `busy`.
+    /// Default 16.
+    public var maxPendingWrites: Int = 16
 
     /// What each key accepts (docs/configuration.md has the same table).
     public static let portRange = 0...65_535
@@ -85,6 +103,9 @@ public struct DeviceConfig: Sendable, Equatable {
     /// `params:` as given (a JSON object; empty when absent); the script sees it as `hub.params`.
     public var params: JSONValue
     public var limits: DeviceLimits
+    /// What clients may write to this device's channels (`writable:`, and for
+    /// `modbus_device.lua` the points marked `writable:`), with absolute paths.
+    public var writable: [WritableChannel]
 
     public init(
         name: String,
@@ -92,7 +113,8 @@ public struct DeviceConfig: Sendable, Equatable {
         scriptPath: String,
         prefix: ChannelPath,
         params: JSONValue = .object([:]),
-        limits: DeviceLimits = .init()
+        limits: DeviceLimits = .init(),
+        writable: [WritableChannel] = []
     ) {
         self.name = name
         self.script = script
@@ -100,6 +122,7 @@ public struct DeviceConfig: Sendable, Equatable {
         self.prefix = prefix
         self.params = params
         self.limits = limits
+        self.writable = writable
     }
 }
 

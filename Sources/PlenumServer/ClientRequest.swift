@@ -5,8 +5,9 @@ enum ClientRequest: Equatable {
     case subscribe([ChannelPattern], id: JSONValue?, resume: ResumePosition?)
     case unsubscribe([ChannelPattern], id: JSONValue?)
     case ping(id: JSONValue?)
+    case write(ChannelPath, value: JSONValue, id: JSONValue?)
 
-    static let ops = ["subscribe", "unsubscribe", "ping"]
+    static let ops = ["subscribe", "unsubscribe", "ping", "write"]
 
     /// Parses one text message; a failure names the problem for an `error` reply. A list of more
     /// than `maxChannels` channels is refused before any of them is parsed.
@@ -30,6 +31,22 @@ enum ClientRequest: Equatable {
         switch op {
         case "ping":
             return .success(.ping(id: id))
+        case "write":
+            guard case .string(let text)? = object["channel"] else {
+                return .failure(
+                    ProtocolError(.invalidMessage, "\"write\" needs \"channel\": the path of one channel", id: id)
+                )
+            }
+            let channel: ChannelPath
+            do {
+                channel = try ChannelPath(text)
+            } catch {
+                return .failure(ProtocolError(.invalidMessage, "'\(text)' is not a channel path: \(error)", id: id))
+            }
+            guard let value = object["value"] else {
+                return .failure(ProtocolError(.invalidMessage, "\"write\" needs \"value\"", id: id))
+            }
+            return .success(.write(channel, value: value, id: id))
         case "subscribe", "unsubscribe":
             guard case .array(let items)? = object["channels"] else {
                 return .failure(

@@ -22,6 +22,12 @@ final class PushConnection: IndexedSubscriber {
     var heardFrom = true
     /// Whether the previous sweep pinged this connection (and nothing has arrived since).
     var pinged = false
+    /// Writes handed to the command router and not yet answered (at most `max_pending_writes`).
+    var pendingWrites = 0
+    /// What those writes hold (`PushScheduler.heldBytes`): at most `max_message_bytes`.
+    var pendingWriteBytes = 0
+    /// Who writes through this connection. Anonymous until authentication sets it.
+    var caller = CommandCaller.anonymous
 
     init(id: Int, output: ChannelHandlerContext, subscriptions: SubscriptionSet) {
         self.id = id

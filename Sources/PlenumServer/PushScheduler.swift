@@ -17,6 +17,8 @@ final class PushScheduler {
     let configuration: ServerConfiguration
     let logger: Logger
     let metrics: PushMetrics
+    /// Where clients' writes go (nil: this hub takes none; writes are answered `not_writable`).
+    let commands: CommandRouter?
     let allocator = ByteBufferAllocator()
     private var feed: ChangeFeed?
     private var nextTick: Scheduled<Void>?
@@ -43,8 +45,10 @@ final class PushScheduler {
         store: ChannelStore,
         configuration: ServerConfiguration,
         logger: Logger,
-        metrics: PushMetrics
+        metrics: PushMetrics,
+        commands: CommandRouter? = nil
     ) {
+        self.commands = commands
         self.eventLoop = eventLoop
         self.store = store
         self.configuration = configuration

@@ -21,6 +21,7 @@ public final class PushServer: Service, Sendable {
     private let nextConnectionID = Atomic<Int>(1)
     private let metrics: PushMetrics
     private let routes: HTTPRoutes
+    private let commands: CommandRouter?
     private let onListening: @Sendable (Int) -> Void
 
     /// How long shutdown waits for clients to take their 1001 close frames.
@@ -34,6 +35,8 @@ public final class PushServer: Service, Sendable {
     ///   - isReady: what `GET /readyz` reports (the hub: true once its devices started).
     ///   - readinessDetails: parts reported under `details` in `GET /readyz` (the trend store).
     ///   - history: answers `GET /api/history/<path>` (nil: 404 `trends_disabled`).
+    ///   - commands: where clients' writes go (WebSocket `write`, `PUT /api/channels/…`); nil:
+    ///     the hub takes no writes and answers them `not_writable`.
     ///   - onListening: called once with the bound port when the server accepts connections.
     public init(
         configuration: ServerConfiguration,
@@ -44,8 +47,10 @@ public final class PushServer: Service, Sendable {
         isReady: @escaping @Sendable () -> Bool = { true },
         readinessDetails: @escaping @Sendable () -> [String: JSONValue] = { [:] },
         history: (any HistorySource)? = nil,
+        commands: CommandRouter? = nil,
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
+        self.commands = commands
         self.configuration = configuration
         self.store = store
         self.logger = logger
@@ -58,7 +63,8 @@ public final class PushServer: Service, Sendable {
             metricsText: metricsText,
             isReady: isReady,
             readinessDetails: readinessDetails,
-            history: history
+            history: history,
+            commands: commands
         )
     }
 
@@ -73,7 +79,8 @@ public final class PushServer: Service, Sendable {
                 store: store,
                 configuration: configuration,
                 logger: logger,
-                metrics: metrics
+                metrics: metrics,
+                commands: commands
             )
             schedulers[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(scheduler, eventLoop: loop)
         }
@@ -195,7 +202,8 @@ public final class PushServer: Service, Sendable {
             admitted: admitted,
             headerTimeout: .milliseconds(Int64(configuration.headerTimeoutMilliseconds)),
             idleTimeout: .milliseconds(Int64(configuration.idleTimeoutMilliseconds)),
-            metrics: metrics
+            metrics: metrics,
+            maxBodyBytes: configuration.maxMessageBytes
         )
         guard admitted else {
             try channel.pipeline.syncOperations.configureHTTPServerPipeline()
