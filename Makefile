@@ -55,9 +55,11 @@ lint:
 	$(SWIFT) format lint --strict -r Sources Tests Package.swift
 
 # Swift Testing prints its own summary; the last line restates it as "N passed, N failed".
+# Tests run one at a time: many start the hub, peers or brokers and wait on them, and run side by
+# side on a 2-core machine they starve each other's threads (Swift's pool has one per core).
 test: test-deps lint
 	$(SWIFT) build --build-tests
-	@set -o pipefail; PLENUM_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test 2>&1 | tee .build/test.log; \
+	@set -o pipefail; PLENUM_PYTHON=$(CURDIR)/$(VENV)/bin/python $(SWIFT) test --no-parallel 2>&1 | tee .build/test.log; \
 	status=$$?; \
 	summary=$$(grep -E "Test run with [0-9]+ tests?" .build/test.log | tail -1); \
 	total=$$(echo "$$summary" | sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/'); \

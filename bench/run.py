@@ -578,6 +578,13 @@ SCENARIOS["bacnet-decode"] = bacnet.decode_scenario(ROOT)
 SCENARIOS["bacnet-cov-500-tick0"] = bacnet.cov_scenario(ROOT, Hub, write_config, 0)
 SCENARIOS["bacnet-cov-500-tick10"] = bacnet.cov_scenario(ROOT, Hub, write_config, 10)
 
+# Writes: the round trip client -> script -> ack -> client (bench/writes.py).
+import writes as write_bench  # noqa: E402
+
+SCENARIOS["write-round-trip"] = write_bench.round_trip_scenario(ROOT, Hub, write_config, "ws")
+SCENARIOS["write-round-trip-rest"] = write_bench.round_trip_scenario(ROOT, Hub, write_config, "rest")
+SCENARIOS["write-round-trip-modbus"] = write_bench.modbus_round_trip_scenario(ROOT, Hub, write_config)
+
 
 def machine():
     cpu = ""

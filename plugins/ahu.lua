@@ -21,13 +21,19 @@
 -- Channels: outdoor_temp, return_temp, mixed_temp, supply_temp, supply_setpoint (°C),
 --   damper_pct, valve_pct (%), fan_status ("on"), filter_dp (Pa)
 --
+-- Writes: a client's write to <prefix>/supply_setpoint changes the supply-air setpoint; the
+-- valve loop then brings the supply air to it.
+--
 -- hub.yaml:
 --   - name: ahu-1
 --     script: plugins/ahu.lua
 --     prefix: /plant/line1/ahu-1
 --     params: { supply_setpoint: 13 }
+--     writable:
+--       - { channel: supply_setpoint, type: number, min: 10, max: 18 }
 
 local sim = require("sim")
+local commands = require("commands")
 local p = hub.params
 
 local sp = p.supply_setpoint or 13
@@ -45,6 +51,14 @@ local valve = 0.3
 local integral = 0
 
 hub.publish("supply_setpoint", sp)
+
+local handlers = {
+    supply_setpoint = function(value)
+        sp = value
+        hub.publish("supply_setpoint", sp)
+        hub.log.info("supply setpoint changed to", sp)
+    end,
+}
 
 while true do
     local t = hub.monotonic() - start
@@ -72,5 +86,5 @@ while true do
     hub.publish("fan_status", "on")
     hub.publish("filter_dp", sim.round(dp0 + dp_rate * t / day + sim.noise(0.3), 1))
 
-    if not hub.sleep(period) then break end
+    if not commands.sleep(period, handlers) then break end
 end

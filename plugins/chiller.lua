@@ -42,13 +42,20 @@
 --   supply_temp, return_temp, condenser_temp (°C), setpoint (°C), load_pct (%),
 --   power_kw (kW), cop, status ("running" | "tripped")
 --
+-- Writes: a client's write to <prefix>/setpoint (declared under `writable:`, which sets its
+-- range) changes the setpoint; the supply temperature then moves toward it with supply_tau_s.
+-- With params.modbus the setpoint is written over Modbus instead (holding 0-1, see above).
+--
 -- hub.yaml:
 --   - name: chiller-1
 --     script: plugins/chiller.lua
 --     prefix: /plant/line1/chiller-1
 --     params: { setpoint: 6.5, capacity_kw: 500 }
+--     writable:
+--       - { channel: setpoint, type: number, min: 4, max: 12 }
 
 local sim = require("sim")
+local commands = require("commands")
 local p = hub.params
 
 local setpoint = p.setpoint or 6.5
@@ -102,6 +109,19 @@ end
 hub.log.info("chiller started", "setpoint", setpoint, "fault", fault or "none",
              "modbus", server and ("127.0.0.1:" .. server.port) or "off")
 
+-- Clients' writes (validated by the hub against hub.yaml's `writable:`).
+local handlers = {
+    setpoint = function(value)
+        setpoint = value
+        if server then
+            server:set("holding", 0, hub.modbus.encode(setpoint, SETPOINT))
+        else
+            hub.publish("setpoint", setpoint)
+        end
+        hub.log.info("setpoint changed to", setpoint)
+    end,
+}
+
 while true do
     local t = hub.monotonic() - start
     local faulted = fault ~= nil and t >= fault_start
@@ -149,5 +169,5 @@ while true do
         hub.publish("status", tripped and "tripped" or "running")
     end
 
-    if not hub.sleep(period) then break end
+    if not commands.sleep(period, handlers) then break end
 end

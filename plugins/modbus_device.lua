@@ -32,8 +32,15 @@
 --       scale = 1, offset = 0, -- value = raw * scale + offset
 --       unit = "°C",           -- documentation, listed in <prefix>/modbus/points
 --       poll_s = 1,            -- this point's period (default: params.poll_s)
---       values = { ["0"] = "stopped", ["1"] = "running" } },  -- optional: publish names
+--       values = { ["0"] = "stopped", ["1"] = "running" },  -- optional: publish names
+--       writable = { min = 4, max = 12 } },  -- optional: clients may write it (true, or limits)
 --   }
+--
+-- Writes: a client's write to a point marked `writable:` (holding registers and coils only;
+-- the hub checks the value against the register map first) is written to the device at once —
+-- encoded like the point is decoded: raw = (value - offset) / scale, names back to their raw
+-- values — then the point is read back and published, and the client hears the outcome: ok, or
+-- rejected with the Modbus error (`modbus exception: illegal data value …`, `modbus timeout: …`).
 --
 -- hub.yaml: see docs/modbus.md for a worked chiller map.
 
@@ -58,8 +65,8 @@ local readers = { holding = conn.read_holding, input = conn.read_input, coil = c
                   discrete = conn.read_discrete }
 local widths = { u16 = 1, i16 = 1, u32 = 2, i32 = 2, f32 = 2, u64 = 4, i64 = 4, f64 = 4 }
 
--- Points by (period, table), each group merged into requests.
-local groups, by_key, catalogue = {}, {}, {}
+-- Points by (period, table), each group merged into requests; and by name, for writes.
+local groups, by_key, catalogue, by_name = {}, {}, {}, {}
 for i, point in ipairs(points) do
     local tbl = point.table or "holding"
     assert(readers[tbl], "modbus_device: points[" .. i .. "].table must be holding, input, coil or discrete")
@@ -69,8 +76,9 @@ for i, point in ipairs(points) do
         name = point.name, address = point.address, width = width, values = point.values,
         format = { type = point.type or "u16", order = point.order or "ABCD", scale = point.scale or 1,
                    offset = point.offset or 0 },
-        bits = is_bits[tbl],
+        bits = is_bits[tbl], table = tbl, writable = point.writable,
     }
+    by_name[point.name] = entry
     local period = point.poll_s or default_poll
     local key = period .. "/" .. tbl
     if not by_key[key] then
@@ -79,7 +87,7 @@ for i, point in ipairs(points) do
     end
     table.insert(by_key[key].points, entry)
     catalogue[point.name] = { table = tbl, address = point.address, type = is_bits[tbl] and "bool" or entry.format.type,
-                              unit = point.unit }
+                              unit = point.unit, writable = point.writable and true or nil }
 end
 
 for _, group in ipairs(groups) do
@@ -153,6 +161,57 @@ local function poll(group)
     return problem, unreachable, problem
 end
 
+-- A client's write: encode, write, read back and publish. Returns true, or nil and the reason.
+local function write_point(point, value)
+    if point.table ~= "holding" and point.table ~= "coil" then
+        return nil, point.name .. " is in the " .. point.table .. " table, which is read-only"
+    end
+    local raw = value
+    if point.values then
+        raw = nil
+        for key, name in pairs(point.values) do
+            if name == value then raw = key end
+        end
+        if raw == nil then return nil, tostring(value) .. " is not one of the point's values" end
+        if point.bits then raw = raw == "true" else raw = math.tointeger(tonumber(raw)) end
+    end
+    local ok, err = pcall(function()
+        if point.bits then
+            conn:write_coil(point.address, raw == true)
+        else
+            local regs = hub.modbus.encode(raw, point.format)
+            if #regs == 1 then conn:write_register(point.address, regs[1]) else conn:write_registers(point.address, regs) end
+        end
+    end)
+    if not ok then
+        local message = tostring(err):gsub("^[^:]*:%d+: ", "")
+        if message:match("^modbus interrupted:") then error(err, 0) end
+        return nil, message
+    end
+    -- Read it back so that the channel follows at once (a device may also clamp what it got).
+    local read_ok, regs = pcall(readers[point.table], conn, point.address, point.width)
+    if read_ok then publish(point, regs, 0) end
+    return true
+end
+
+local function answer_writes(pending)
+    for _, cmd in ipairs(pending) do
+        local point = by_name[cmd.channel]
+        if point == nil then
+            hub.ack(cmd, false, cmd.channel .. " is not a point of this device's register map")
+        else
+            local ok, why = write_point(point, cmd.value)
+            if ok then
+                hub.log.info("wrote", cmd.channel, "=", cmd.value, "for", cmd.who)
+                hub.ack(cmd, true)
+            else
+                hub.log.warn("write of", cmd.channel, "failed:", why)
+                hub.ack(cmd, false, why)
+            end
+        end
+    end
+end
+
 local now = hub.monotonic()
 for _, group in ipairs(groups) do group.due = now end
 local failures = 0
@@ -177,5 +236,15 @@ while true do
     end
     local next_due = math.huge
     for _, group in ipairs(groups) do next_due = math.min(next_due, group.due) end
-    if not hub.sleep(math.max(0, next_due - hub.monotonic())) then break end
+    -- Until the next poll is due, answer clients' writes as they arrive.
+    local stopping = false
+    while true do
+        local pending, why = hub.commands(math.max(0, next_due - hub.monotonic()))
+        if pending == nil then
+            stopping = why == "stopping"
+            break
+        end
+        answer_writes(pending)
+    end
+    if stopping then break end
 end

@@ -29,11 +29,17 @@
 --               threshold, direction }
 --   alarm     "ok" | "predicted" | "alarm" | "clear"
 --
+-- Writes: true written to <prefix>/reset (an operator acknowledging an alarm) forgets the
+-- history — smoothing, trend window, pending state — and goes back to "ok"; a condition that
+-- persists raises the alarm again after persistence_s.
+--
 -- hub.yaml:
 --   - name: chiller-1-predictor
 --     script: plugins/predictor.lua
 --     prefix: /plant/line1/chiller-1/predictor
 --     params: { watch: /plant/line1/chiller-1/supply_temp, threshold: 9.0 }
+--     writable:
+--       - { channel: reset, type: boolean }
 
 local trend = require("trend")
 local p = hub.params
@@ -69,10 +75,29 @@ end
 
 hub.publish("alarm", state)
 
+--- A client wrote to `reset`: start over from "ok".
+local function reset(cmd)
+    if cmd.channel ~= "reset" then
+        hub.ack(cmd, false, "this script does not handle writes to " .. cmd.channel)
+    elseif cmd.value ~= true then
+        hub.ack(cmd, true, "nothing to do (write true to reset)")
+    else
+        smoothed, pending, pending_since = nil, nil, nil
+        window = trend.window(p.window_s or 120)
+        hub.log.info("reset by", cmd.who, "from", state)
+        state = "ok"
+        hub.publish("alarm", state)
+        hub.ack(cmd, true)
+    end
+end
+
 while true do
     local changes, why = hub.wait(watch, last, 60)
     if changes == nil then
         if why == "stopping" then break end
+        if why == "commands" then
+            for _, cmd in ipairs(hub.commands(0) or {}) do reset(cmd) end
+        end
     else
         for _, change in ipairs(changes) do
             last = change.version

@@ -18,11 +18,22 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
     let opening =
         configuration.trends.enabled
         ? TrendStore.open(TrendStoreConfiguration(configuration.trends), logger: logger) : nil
+    // /plenum/audit keeps its last 1,000 attempts unless channels.history_by_prefix says otherwise.
+    var historyByPrefix = configuration.channels.historyByPrefix
+    if historyByPrefix[CommandRouter.auditPath] == nil {
+        historyByPrefix[CommandRouter.auditPath] = CommandRouter.defaultAuditHistory
+    }
     let store = ChannelStore(
         epoch: opening?.saved?.epoch,
         history: configuration.channels.history,
-        historyByPrefix: configuration.channels.historyByPrefix,
+        historyByPrefix: historyByPrefix,
         restoring: opening?.saved?.channels ?? []
+    )
+    let commands = CommandRouter(
+        store: store,
+        defaultTimeoutSeconds: configuration.commands.timeoutSeconds,
+        queueLimit: configuration.commands.maxQueued,
+        onAudit: { record in logWrite(record, logger: logger) }
     )
     // Metrics are kept per hub (no global bootstrap) and served on GET /metrics.
     let registry = PrometheusCollectorRegistry()
@@ -45,7 +56,8 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
         metrics: metrics,
         devices: configuration.deviceSpecs,
         scriptPollSeconds: options.scriptPollSeconds,
-        onStarted: progress.markDevicesStarted
+        onStarted: progress.markDevicesStarted,
+        commands: commands
     )
     var serverConfiguration = ServerConfiguration(configuration.server)
     if let port = options.portOverride { serverConfiguration.port = port }
@@ -59,6 +71,7 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
         isReady: { progress.devicesStarted },
         readinessDetails: { trends.map { ["trends": $0.status.json] } ?? [:] },
         history: trends,
+        commands: commands,
         onListening: { port in
             progress.markListening()
             options.onListening(port)
@@ -75,7 +88,18 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
     // server closes every WebSocket with 1001, then the devices stop, then the trend store
     // writes the last minutes and saves the channels with nothing publishing any more.
     let services: [any Service] = (trends.map { [$0] } ?? []) + [supervisor, server, reloader]
-    return Hub(store: store, supervisor: supervisor, reloader: reloader, services: services)
+    return Hub(store: store, supervisor: supervisor, commands: commands, reloader: reloader, services: services)
+}
+
+/// Every write attempt in the hub's log, as in `/plenum/audit`.
+private func logWrite(_ record: AuditRecord, logger: Logger) {
+    var metadata: Logger.Metadata = [
+        "write.who": "\(record.who)", "channel.path": "\(record.channel)", "write.value": "\(record.value.jsonString)",
+        "write.result": "\(record.outcome.code.rawValue)", "write.via": "\(record.via)",
+    ]
+    if !record.outcome.message.isEmpty { metadata["write.message"] = "\(record.outcome.message)" }
+    if let id = record.commandID { metadata["write.id"] = "\(id)" }
+    logger.log(level: record.outcome.isOK ? .info : .notice, "write", metadata: metadata)
 }
 
 extension ServerConfiguration {
@@ -92,7 +116,8 @@ extension ServerConfiguration {
             maxPendingBytes: server.maxPendingBytes,
             headerTimeoutMilliseconds: server.headerTimeoutMilliseconds,
             idleTimeoutMilliseconds: server.idleTimeoutMilliseconds,
-            pingIntervalMilliseconds: server.pingIntervalMilliseconds
+            pingIntervalMilliseconds: server.pingIntervalMilliseconds,
+            maxPendingWrites: server.maxPendingWrites
         )
     }
 }
@@ -120,7 +145,8 @@ extension HubConfig {
                 params: device.params,
                 memoryLimit: device.limits.memoryMB << 20,
                 cpuGuardSeconds: device.limits.cpuGuardSeconds,
-                stopGraceSeconds: Double(device.limits.stopGraceMilliseconds) / 1000
+                stopGraceSeconds: Double(device.limits.stopGraceMilliseconds) / 1000,
+                writable: device.writable
             )
         }
     }

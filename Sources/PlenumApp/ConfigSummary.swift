@@ -1,4 +1,5 @@
 public import PlenumConfig
+import PlenumCore
 
 /// The short text `plenum check` prints for a valid configuration.
 public enum ConfigSummary {
@@ -30,6 +31,19 @@ public enum ConfigSummary {
             let prefix = padded(device.prefix.string, to: prefixWidth)
             lines.append("  \(name)  \(prefix)  \(device.script)")
         }
+        let writable = config.devices.flatMap { device in device.writable.map { (device.name, $0) } }
+        if !writable.isEmpty {
+            let commands = config.commands
+            lines.append(
+                "writable: \(writable.count) channel\(writable.count == 1 ? "" : "s"), "
+                    + "answered within \(WritableChannel.show(commands.timeoutSeconds)) s unless set, "
+                    + "up to \(commands.maxQueued) waiting per device"
+            )
+            let pathWidth = writable.map(\.1.path.string.count).max() ?? 0
+            for (device, channel) in writable {
+                lines.append("  \(padded(channel.path.string, to: pathWidth))  \(describe(channel))  → \(device)")
+            }
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -45,6 +59,23 @@ public enum ConfigSummary {
         }
         parts.append(config.server.tls == nil ? "plaintext" : "TLS")
         return parts.joined(separator: ", ")
+    }
+
+    /// `number 4…12`, `enum auto|on|off`, `boolean, 6 per 60 s, timeout 10 s`.
+    private static func describe(_ channel: WritableChannel) -> String {
+        var text: String
+        switch channel.kind {
+        case .enumeration(let values): text = "enum " + values.joined(separator: "|")
+        default: text = channel.kind.description
+        }
+        if channel.minimum != nil || channel.maximum != nil {
+            text +=
+                " " + (channel.minimum.map(WritableChannel.show) ?? "") + "…"
+                + (channel.maximum.map(WritableChannel.show) ?? "")
+        }
+        if let rate = channel.rateLimit { text += ", \(rate.count) per \(WritableChannel.show(rate.seconds)) s" }
+        if let timeout = channel.timeoutSeconds { text += ", timeout \(WritableChannel.show(timeout)) s" }
+        return text
     }
 
     private static func padded(_ text: String, to width: Int) -> String {

@@ -10,6 +10,8 @@ public struct Hub: Sendable {
     /// The versioned channels every part meets at.
     public let store: ChannelStore
     public let supervisor: DeviceSupervisor
+    /// Where clients' writes wait for the devices that own the channels.
+    public let commands: CommandRouter
     let reloader: HubReloader
     /// Started in this order, shut down in the reverse order.
     public let services: [any Service]

@@ -64,6 +64,9 @@ final class HubReloader: Service, Sendable {
         if next.trends != previous.trends {
             logger.warning("trends settings changed in \(configPath); they take effect at the next restart")
         }
+        if next.commands != previous.commands {
+            logger.warning("commands settings changed in \(configPath); they take effect at the next restart")
+        }
         await supervisor.apply(next.deviceSpecs)
         await supervisor.reloadChangedScripts()
     }

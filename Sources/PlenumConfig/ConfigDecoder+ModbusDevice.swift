@@ -8,7 +8,7 @@ extension ConfigDecoder {
         "max_registers", "max_gap", "max_backoff_s", "points",
     ]
     static let modbusPointKeys = [
-        "name", "table", "address", "type", "order", "scale", "offset", "unit", "poll_s", "values",
+        "name", "table", "address", "type", "order", "scale", "offset", "unit", "poll_s", "values", "writable",
     ]
 
     /// `params` (nil when the device has none) of the device at `device`.
@@ -18,6 +18,7 @@ extension ConfigDecoder {
             report(.missingKey, device, path, "modbus_device.lua needs params with 'host' or 'serial' and 'points'")
             return nil
         }
+        let before = diagnostics.count
         guard let map = mapping(node, path, keys: Self.modbusDeviceKeys, what: "'params'") else { return nil }
         var params = ModbusDeviceParams()
         var valid = true
@@ -122,7 +123,7 @@ extension ConfigDecoder {
             }
             params.points.append(point)
         }
-        return valid && diagnostics.isEmpty ? params : nil
+        return valid && diagnostics.count == before ? params : nil
     }
 
     private mutating func decodeModbusPoint(_ node: YAMLNode, _ path: String) -> ModbusDeviceParams.Point? {
@@ -220,7 +221,87 @@ extension ConfigDecoder {
             if seconds(n, "\(path).poll_s", into: &period) { point.pollSeconds = period }
         }
         if let n = map["values"] { point.values = decodeValueNames(n, "\(path).values") }
+        if let n = map["writable"], diagnostics.count == before {
+            point.writable = decodePointWritable(n, point, "\(path).writable")
+        }
         return diagnostics.count == before ? point : nil
+    }
+
+    /// A point's `writable:` — `true`, or `{min:, max:, rate_limit:, timeout_s:}` — for holding
+    /// registers and coils; `min`/`max` must fit what the register holds after scale and offset.
+    private mutating func decodePointWritable(
+        _ node: YAMLNode,
+        _ point: ModbusDeviceParams.Point,
+        _ path: String
+    ) -> ModbusDeviceParams.Writable? {
+        if case .scalar(let text, true) = node.kind, case .bool(let flag) = YAMLScalar.resolve(text) {
+            guard flag else { return nil }
+        } else if case .mapping = node.kind {
+        } else {
+            report(
+                .wrongType,
+                node,
+                path,
+                "expected true or a mapping (min, max, rate_limit, timeout_s), found \(node.typeName)"
+            )
+            return nil
+        }
+        guard point.table == .holding || point.table == .coil else {
+            report(
+                .outOfRange,
+                node,
+                path,
+                "\(point.table == .input ? "input registers" : "discrete inputs") are read-only; only holding registers and coils can be written"
+            )
+            return nil
+        }
+        guard case .mapping = node.kind else { return ModbusDeviceParams.Writable() }
+        let before = diagnostics.count
+        guard let map = mapping(node, path, keys: Self.writablePointKeys, what: "'writable'") else { return nil }
+        let numeric = point.table == .holding && point.values.isEmpty
+        for key in ["min", "max"] where !numeric {
+            if let n = map[key] {
+                report(
+                    .unknownKey,
+                    n,
+                    "\(path).\(key)",
+                    "'\(key)' is for numeric registers; this point takes \(point.values.isEmpty ? "true or false" : "one of its values' names")"
+                )
+            }
+        }
+        let integral =
+            point.type != "f32" && point.type != "f64" && point.scale.rounded() == point.scale
+            && point.offset.rounded() == point.offset
+        let options = decodeWritableOptions(
+            min: numeric ? map["min"] : nil,
+            max: numeric ? map["max"] : nil,
+            rateLimit: map["rate_limit"],
+            timeout: map["timeout_s"],
+            integral: integral,
+            path
+        )
+        if numeric, let range = point.engineeringRange {
+            let type = point.type ?? "u16"
+            var register = type
+            if point.scale != 1 { register += " × \(WritableChannel.show(point.scale))" }
+            if point.offset != 0 { register += " + \(WritableChannel.show(point.offset))" }
+            for (key, value) in [("min", options.minimum), ("max", options.maximum)] {
+                guard let value, let n = map[key], !range.contains(value) else { continue }
+                report(
+                    .outOfRange,
+                    n,
+                    "\(path).\(key)",
+                    "\(Self.show(n)) does not fit the register (\(register)): it holds \(WritableChannel.show(range.lowerBound)) to \(WritableChannel.show(range.upperBound))"
+                )
+            }
+        }
+        guard diagnostics.count == before else { return nil }
+        return ModbusDeviceParams.Writable(
+            minimum: options.minimum,
+            maximum: options.maximum,
+            rateLimit: options.rateLimit,
+            timeoutSeconds: options.timeoutSeconds
+        )
     }
 
     /// `values: {0: stopped, 1: running}` — integer (or true/false) keys, string names.

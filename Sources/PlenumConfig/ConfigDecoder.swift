@@ -42,7 +42,7 @@ struct ConfigDecoder {
             let top = mapping(
                 root,
                 "",
-                keys: ["server", "channels", "devices", "trends", "auth"],
+                keys: ["server", "channels", "devices", "trends", "commands", "auth"],
                 what: "the top level"
             )
         else {
@@ -52,6 +52,7 @@ struct ConfigDecoder {
         if let node = top["channels"] { config.channels = decodeChannels(node) }
         if let node = top["devices"] { config.devices = decodeDevices(node) }
         if let node = top["trends"] { config.trends = decodeTrends(node) }
+        if let node = top["commands"] { config.commands = decodeCommands(node) }
         if let node = top["auth"] { config.auth = decodeAuth(node) }
         checkAnonymousBind(config, server: top["server"])
         return config
@@ -63,7 +64,7 @@ struct ConfigDecoder {
             [
                 "host", "port", "tick_ms", "event_loops", "max_connections", "max_subscriptions", "max_message_bytes",
                 "max_pending_bytes", "max_subscription_bytes", "header_timeout_ms", "idle_timeout_ms",
-                "ping_interval_ms",
+                "ping_interval_ms", "max_pending_writes",
             ] + Self.serverSecurityKeys
         guard let map = mapping(node, "server", keys: keys, what: "'server'") else { return server }
         decodeServerSecurity(map, into: &server)
@@ -124,6 +125,7 @@ struct ConfigDecoder {
             100...86_400_000,
             into: &server.idleTimeoutMilliseconds
         )
+        integer(map["max_pending_writes"], "server.max_pending_writes", 1...10_000, into: &server.maxPendingWrites)
         integer(
             map["ping_interval_ms"],
             "server.ping_interval_ms",
@@ -192,9 +194,24 @@ struct ConfigDecoder {
         var devices: [DeviceConfig] = []
         var names: [String: SourceMark] = [:]
         var prefixes: [ChannelPath: (name: String, mark: SourceMark)] = [:]
+        var writable: [ChannelPath: (name: String, mark: SourceMark)] = [:]
         for (index, item) in items.enumerated() {
             let path = "devices[\(index)]"
-            guard let device = decodeDevice(item, path) else { continue }
+            guard var device = decodeDevice(item, path) else { continue }
+            device.config.writable = device.writable.filter { declared in
+                let channel = declared.channel.path
+                if let first = writable[channel] {
+                    report(
+                        .duplicateName,
+                        declared.node,
+                        declared.keyPath,
+                        "\(channel) is already writable through device '\(first.name)' (line \(first.mark.line)); a channel has one owner"
+                    )
+                    return false
+                }
+                writable[channel] = (device.name.name, declared.node.mark)
+                return true
+            }.map(\.channel)
             if let first = names[device.name.name] {
                 report(
                     .duplicateName,
@@ -224,10 +241,13 @@ struct ConfigDecoder {
         _ node: YAMLNode,
         _ path: String
     )
-        -> (config: DeviceConfig, name: (name: String, node: YAMLNode), prefixNode: YAMLNode)?
+        -> (
+            config: DeviceConfig, name: (name: String, node: YAMLNode), prefixNode: YAMLNode,
+            writable: [DeclaredWritable]
+        )?
     {
-        guard let map = mapping(node, path, keys: ["name", "script", "prefix", "params", "limits"], what: "a device")
-        else { return nil }
+        let keys = ["name", "script", "prefix", "params", "limits", "writable"]
+        guard let map = mapping(node, path, keys: keys, what: "a device") else { return nil }
         var complete = true
         for key in ["name", "script", "prefix"] where map[key] == nil {
             report(.missingKey, node, path, "missing required key '\(key)'")
@@ -279,8 +299,13 @@ struct ConfigDecoder {
                 report(.wrongType, n, "\(path).params", "expected a mapping of parameters, found \(n.typeName)")
             }
         }
+        var writable: [DeclaredWritable] = []
+        if let n = map["writable"] { writable = decodeWritable(n, "\(path).writable", prefix: prefix) }
         if let script, ModbusDeviceParams.applies(toScript: script) {
-            decodeModbusDevice(map["params"], device: node, "\(path).params")
+            let modbus = decodeModbusDevice(map["params"], device: node, "\(path).params")
+            if let modbus, let prefix {
+                writable = checkModbusWritable(writable, modbus, params: map["params"], prefix: prefix, path)
+            }
         }
         var limits = DeviceLimits()
         if let n = map["limits"] { limits = decodeLimits(n, "\(path).limits") }
@@ -295,7 +320,7 @@ struct ConfigDecoder {
             params: params,
             limits: limits
         )
-        return (config, (name, nameNode), prefixNode)
+        return (config, (name, nameNode), prefixNode, writable)
     }
 
     static func isValidDeviceName(_ name: String) -> Bool {
@@ -304,6 +329,27 @@ struct ConfigDecoder {
                 (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D
                     || c == 0x5F || c == 0x2E
             } && name != "." && name != ".."
+    }
+
+    private mutating func decodeCommands(_ node: YAMLNode) -> CommandsConfig {
+        var commands = CommandsConfig()
+        guard let map = mapping(node, "commands", keys: ["timeout_s", "max_queued"], what: "'commands'") else {
+            return commands
+        }
+        if let n = map["timeout_s"], let v = number(n, "commands.timeout_s") {
+            if v > 0 && v <= 3_600 {
+                commands.timeoutSeconds = v
+            } else {
+                report(
+                    .outOfRange,
+                    n,
+                    "commands.timeout_s",
+                    "\(Self.show(n)) is out of range; expected seconds in (0, 3600]"
+                )
+            }
+        }
+        integer(map["max_queued"], "commands.max_queued", 1...10_000, into: &commands.maxQueued)
+        return commands
     }
 
     private mutating func decodeLimits(_ node: YAMLNode, _ path: String) -> DeviceLimits {

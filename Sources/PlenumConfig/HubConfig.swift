@@ -6,6 +6,7 @@ public struct HubConfig: Sendable, Equatable {
     public var channels: ChannelsConfig
     public var devices: [DeviceConfig]
     public var trends: TrendsConfig
+    public var commands: CommandsConfig
     /// `auth:` — tokens and what they may do; nil when the section is absent (anonymous hub).
     public var auth: AuthConfig?
 
@@ -14,14 +15,28 @@ public struct HubConfig: Sendable, Equatable {
         channels: ChannelsConfig = .init(),
         devices: [DeviceConfig] = [],
         trends: TrendsConfig = .init(),
+        commands: CommandsConfig = .init(),
         auth: AuthConfig? = nil
     ) {
         self.server = server
         self.channels = channels
         self.devices = devices
         self.trends = trends
+        self.commands = commands
         self.auth = auth
     }
+}
+
+/// `commands:` — writes from clients to device scripts (docs/configuration.md, "Writes").
+public struct CommandsConfig: Sendable, Equatable {
+    /// Seconds a script has to answer a write (`hub.ack`) unless its `writable:` entry says
+    /// otherwise; then the client gets `timeout`. Default 5.
+    public var timeoutSeconds: Double = 5
+    /// Writes one device may have waiting (queued or taken, not yet answered); beyond, `busy`.
+    /// Default 16.
+    public var maxQueued: Int = 16
+
+    public init() {}
 }
 
 /// `server:` — the WebSocket/HTTP listener and the push tick.
@@ -51,6 +66,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var maxMessageBytes: Int = 65_536
     /// A connection whose unsent bytes stay above this is closed with 4008. Default 4 MiB.
     public var maxPendingBytes: Int = 4 * 1_048_576
+    /// Writes one WebSocket connection may have waiting for their answer; beyond, `busy`.
+    /// Default 16.
+    public var maxPendingWrites: Int = 16
     /// Serve without `auth:` on an address other than loopback. Default false.
     public var allowAnonymous = false
     /// Browser origins (`https://dashboard.example:8443`, `null`, or `*`) allowed to open a
@@ -106,6 +124,9 @@ public struct DeviceConfig: Sendable, Equatable {
     /// `params:` as given (a JSON object; empty when absent); the script sees it as `hub.params`.
     public var params: JSONValue
     public var limits: DeviceLimits
+    /// What clients may write to this device's channels (`writable:`, and for
+    /// `modbus_device.lua` the points marked `writable:`), with absolute paths.
+    public var writable: [WritableChannel]
 
     public init(
         name: String,
@@ -113,7 +134,8 @@ public struct DeviceConfig: Sendable, Equatable {
         scriptPath: String,
         prefix: ChannelPath,
         params: JSONValue = .object([:]),
-        limits: DeviceLimits = .init()
+        limits: DeviceLimits = .init(),
+        writable: [WritableChannel] = []
     ) {
         self.name = name
         self.script = script
@@ -121,6 +143,7 @@ public struct DeviceConfig: Sendable, Equatable {
         self.prefix = prefix
         self.params = params
         self.limits = limits
+        self.writable = writable
     }
 }
 

@@ -1,3 +1,5 @@
+public import PlenumCore
+
 /// The `params` of a device whose script is `modbus_device.lua`, typed: `plenum check` (and
 /// every load) refuses an invalid register map with a located error, before the script runs.
 /// The script reads the same keys (plugins/modbus_device.lua; docs/modbus.md).
@@ -26,6 +28,82 @@ public struct ModbusDeviceParams: Sendable, Equatable {
         public var pollSeconds: Double?
         /// Raw value (as written in hub.yaml) → the name published instead.
         public var values: [String: String] = [:]
+        /// Clients may write this point (`writable:`; holding registers and coils only).
+        public var writable: Writable?
+
+        /// What clients may write to the point: its channel, typed by the register map.
+        public func writableChannel(prefix: ChannelPath) -> WritableChannel? {
+            guard let writable, let path = try? prefix.resolving(name) else { return nil }
+            let kind: WritableChannel.Kind
+            var minimum = writable.minimum
+            var maximum = writable.maximum
+            if !values.isEmpty {
+                // In raw order: 0, 1, 2… (false before true).
+                func rank(_ key: String) -> Double { Double(key) ?? (key == "true" ? 1 : 0) }
+                kind = .enumeration(values.sorted { rank($0.key) < rank($1.key) }.map(\.value))
+                minimum = nil
+                maximum = nil
+            } else if table.holdsBits {
+                kind = .boolean
+            } else {
+                let integral = type != "f32" && type != "f64" && scale.rounded() == scale && offset.rounded() == offset
+                kind = integral ? .integer : .number
+                if let range = engineeringRange {
+                    minimum = Swift.max(minimum ?? range.lowerBound, range.lowerBound)
+                    maximum = Swift.min(maximum ?? range.upperBound, range.upperBound)
+                }
+            }
+            return WritableChannel(
+                path: path,
+                name: name,
+                kind: kind,
+                minimum: minimum,
+                maximum: maximum,
+                rateLimit: writable.rateLimit,
+                timeoutSeconds: writable.timeoutSeconds
+            )
+        }
+
+        /// The values the register can hold, after `scale` and `offset` (nil: unbounded, f64).
+        public var engineeringRange: ClosedRange<Double>? {
+            guard let raw = type.flatMap(ModbusDeviceParams.rawRange(of:)) else { return nil }
+            let ends = [raw.lowerBound * scale + offset, raw.upperBound * scale + offset]
+            return ends.min()!...ends.max()!
+        }
+    }
+
+    /// A point's `writable:` options (its type follows from the register map).
+    public struct Writable: Sendable, Equatable {
+        public var minimum: Double?
+        public var maximum: Double?
+        public var rateLimit: WritableChannel.RateLimit?
+        public var timeoutSeconds: Double?
+
+        public init(
+            minimum: Double? = nil,
+            maximum: Double? = nil,
+            rateLimit: WritableChannel.RateLimit? = nil,
+            timeoutSeconds: Double? = nil
+        ) {
+            self.minimum = minimum
+            self.maximum = maximum
+            self.rateLimit = rateLimit
+            self.timeoutSeconds = timeoutSeconds
+        }
+    }
+
+    /// The raw values a register type holds (nil for f64: any double).
+    public static func rawRange(of type: String) -> ClosedRange<Double>? {
+        switch type {
+        case "u16": 0...65_535
+        case "i16": -32_768...32_767
+        case "u32": 0...4_294_967_295
+        case "i32": -2_147_483_648...2_147_483_647
+        case "u64": 0...Double(UInt64.max).nextDown
+        case "i64": -9_223_372_036_854_775_808...Double(Int64.max).nextDown
+        case "f32": -3.402_823_466_385_288_6e38...3.402_823_466_385_288_6e38
+        default: nil
+        }
     }
 
     public var link: Link = .tcp(host: "", port: 502)

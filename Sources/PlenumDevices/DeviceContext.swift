@@ -9,6 +9,15 @@ final class DeviceContext {
     let logger: Logger
     let signal: DeviceSignal
     let metrics: DeviceMetrics
+    /// Where clients' writes to this device wait, and this run's place there (nil when the hub
+    /// takes no writes).
+    let commands: CommandRouter?
+    var lease: CommandLease?
+    /// The newest write `hub.wait` has announced with `nil, "commands"` (each only once).
+    private var announcedCommand: UInt64 = 0
+
+    /// Writes up to `id` were taken: `hub.wait` does not announce them again.
+    func announcedCommandUpTo(_ id: UInt64) { announcedCommand = max(announcedCommand, id) }
     /// Publishes not yet added to `metrics.publishes` (flushed at each blocking call, so the hot
     /// path costs an integer increment).
     private var unreportedPublishes = 0
@@ -16,7 +25,15 @@ final class DeviceContext {
     private var ports: [Int: SerialPort] = [:]
     private var nextPortID = 1
 
-    init(spec: DeviceSpec, store: ChannelStore, logger: Logger, signal: DeviceSignal, metrics: DeviceMetrics) {
+    init(
+        spec: DeviceSpec,
+        store: ChannelStore,
+        logger: Logger,
+        signal: DeviceSignal,
+        metrics: DeviceMetrics,
+        commands: CommandRouter? = nil
+    ) {
+        self.commands = commands
         self.spec = spec
         self.store = store
         self.logger = logger
@@ -135,6 +152,10 @@ final class DeviceContext {
             let changed = store.drain(feed).filter { hasSince ? isNewer($0) : true }
             if !changed.isEmpty { return .one(changes(changed)) }
             if signal.isStopping { return .many([.nil, .string("stopping")]) }
+            if let commands, let lease, let newest = commands.newestQueuedID(lease), newest > announcedCommand {
+                announcedCommand = newest
+                return .many([.nil, .string("commands")])
+            }
             if deadline.hasPassed { return .many([.nil, .string("timeout")]) }
             generation = signal.waitForPoke(after: generation, until: deadline)
         }

@@ -33,14 +33,21 @@ final class DeviceRunner: Sendable {
     private let stuck = Atomic<Bool>(false)
     /// A stop gave up waiting for this thread.
     private let abandoned = Atomic<Bool>(false)
+    /// Where clients' writes to this device wait (nil: the hub takes no writes).
+    private let commands: CommandRouter?
+    /// The running script's place at its mailbox (nil between runs): writes are accepted
+    /// only while a script runs.
+    private let lease = Mutex<CommandLease?>(nil)
 
     init(
         spec: DeviceSpec,
         store: ChannelStore,
         logger: Logger,
         metrics factory: any MetricsFactory,
+        commands: CommandRouter? = nil,
         predecessors: [DeviceRunner] = []
     ) {
+        self.commands = commands
         self.spec = spec
         self.store = store
         self.metrics = DeviceMetrics(device: spec.name, factory: factory)
@@ -64,6 +71,7 @@ final class DeviceRunner: Sendable {
     /// Starts the device thread.
     func start() {
         publishStatus { $0.state = .starting }
+        commands?.setUnavailable(spec.name, reason: "is starting")
         do {
             try startThread(name: spec.name, stackSize: 1 << 20) { [self] in
                 superviseLoop()
@@ -77,8 +85,12 @@ final class DeviceRunner: Sendable {
 
     // MARK: - Stopping
 
-    /// Asks the script to stop: `hub.sleep` returns false, waits return `nil, "stopping"`.
-    func requestStop() { signal.requestStop() }
+    /// Asks the script to stop: `hub.sleep` returns false, waits return `nil, "stopping"`. New
+    /// writes are refused from now on; those the script took it may still answer.
+    func requestStop() {
+        signal.requestStop()
+        if let current = lease.withLock({ $0 }) { commands?.stopAccepting(current, reason: "is stopping") }
+    }
 
     /// When the grace period of a stop requested now ends.
     var graceDeadline: Deadline { (try? Deadline.now().adding(seconds: spec.stopGraceSeconds)) ?? .now() }
@@ -145,6 +157,7 @@ final class DeviceRunner: Sendable {
     func markFailed(_ summary: String) {
         signal.requestStop()
         exited.open()
+        commands?.setUnavailable(spec.name, reason: "failed to start (\(summary))")
         publishStatus {
             $0.state = .failed
             $0.lastError = summary
@@ -235,6 +248,10 @@ final class DeviceRunner: Sendable {
             let started = Deadline.now()
             let outcome = runOnce()
             clearStuck()
+            switch outcome {
+            case .finished: detachCommands(signal.isStopping ? "stopped" : "stopped (its script returned)")
+            case .failed(let error): detachCommands("crashed (\(error.summary))")
+            }
             if signal.isStopping { break }
             switch outcome {
             case .finished:
@@ -260,6 +277,10 @@ final class DeviceRunner: Sendable {
                     $0.lastError = error.summary
                     $0.retryInSeconds = delay
                 }
+                commands?.setUnavailable(
+                    spec.name,
+                    reason: "is restarting after an error (\(error.summary)); next attempt in \(delay) s"
+                )
                 guard signal.sleep(until: (try? Deadline(seconds: delay)) ?? .now()) else { break }
                 metrics.restarts.increment()
                 publishStatus {
@@ -280,9 +301,28 @@ final class DeviceRunner: Sendable {
         case failed(LuaError)
     }
 
+    /// Ends the run's place at the mailbox: writes it has not answered are answered
+    /// `device_unavailable` ("device 'x' <reason> before it answered").
+    private func detachCommands(_ reason: String) {
+        guard
+            let current = lease.withLock({ lease in
+                defer { lease = nil }
+                return lease
+            })
+        else { return }
+        commands?.detach(current, reason: reason)
+    }
+
     /// One run of the script in a fresh state, on this thread.
     private func runOnce() -> Outcome {
-        let context = DeviceContext(spec: spec, store: store, logger: logger, signal: signal, metrics: metrics)
+        let context = DeviceContext(
+            spec: spec,
+            store: store,
+            logger: logger,
+            signal: signal,
+            metrics: metrics,
+            commands: commands
+        )
         defer { context.closeAllPorts() }
         do {
             let state = try LuaState(memoryLimit: spec.memoryLimit, cpuGuard: spec.cpuGuardSeconds)
@@ -292,6 +332,13 @@ final class DeviceRunner: Sendable {
             stopHandle.withLock { $0 = state.stopHandle }
             defer { stopHandle.withLock { $0 = nil } }
             if signal.isStopping { return .finished }
+            if let commands {
+                let attached = commands.attach(device: spec.name) { [signal] in signal.poke() }
+                lease.withLock { $0 = attached }
+                context.lease = attached
+                // A stop requested since the check above found no lease to refuse writes with.
+                if signal.isStopping { commands.stopAccepting(attached, reason: "is stopping") }
+            }
             publishStatus { $0.state = .running }
             defer { context.flushMetrics(memoryInUse: state.memoryInUse) }
             try state.run(source: source, chunkName: Self.chunkName(spec.script))

@@ -22,6 +22,8 @@ public struct DeviceSpec: Sendable, Equatable {
     public var maxBackoffSeconds: Double = 60
     /// A run that lasts this long resets the backoff.
     public var stableSeconds: Double = 60
+    /// What clients may write to this device (`writable:`), declared to the command router.
+    public var writable: [WritableChannel]
 
     public init(
         name: String,
@@ -32,8 +34,10 @@ public struct DeviceSpec: Sendable, Equatable {
         memoryLimit: Int = 64 << 20,
         cpuGuardSeconds: Double = 5,
         stopGraceSeconds: Double = 2,
-        libraryPath: String? = nil
+        libraryPath: String? = nil,
+        writable: [WritableChannel] = []
     ) {
+        self.writable = writable
         self.name = name
         self.script = script
         self.scriptPath = scriptPath

@@ -25,6 +25,8 @@ public final class DeviceSupervisor: Service, Sendable {
     private let devices: [DeviceSpec]
     private let scriptPollSeconds: Double
     private let onStarted: @Sendable () -> Void
+    /// Where clients' writes wait for the devices (nil: this hub takes no writes).
+    private let commands: CommandRouter?
     private struct Entry {
         var runner: DeviceRunner
         /// The script file as it was when the device was last (re)started.
@@ -43,14 +45,19 @@ public final class DeviceSupervisor: Service, Sendable {
     ///   - devices: what `run()` starts.
     ///   - scriptPollSeconds: how often `run()`'s watcher checks the script files for changes.
     ///   - onStarted: called once `run()` has started the configured devices.
+    ///   - commands: the router clients' writes go through: the supervisor declares each
+    ///     device's `writable` channels there, and each device instance takes and answers its
+    ///     writes while it runs (`hub.commands`, `hub.ack`).
     public init(
         store: ChannelStore,
         logger: Logger,
         metrics: any MetricsFactory = NOOPMetricsHandler.instance,
         devices: [DeviceSpec] = [],
         scriptPollSeconds: Double = 1,
-        onStarted: @escaping @Sendable () -> Void = {}
+        onStarted: @escaping @Sendable () -> Void = {},
+        commands: CommandRouter? = nil
     ) {
+        self.commands = commands
         self.store = store
         self.logger = logger
         self.metrics = metrics
@@ -117,6 +124,8 @@ public final class DeviceSupervisor: Service, Sendable {
             for name in removed.keys.sorted() { logger.info("removing device", metadata: ["device.name": "\(name)"]) }
             stopTogether(removed.values.map(\.runner))
             entries.withLock { entries in for name in removed.keys { entries.removeValue(forKey: name) } }
+            for name in removed.keys { commands?.removeDevice(name) }
+            for spec in specs { declareWritable(spec) }
             for spec in specs {
                 if let existing = current[spec.name], existing.runner.spec == spec { continue }
                 replace(spec, reason: current[spec.name] == nil ? "starting device" : "device changed")
@@ -168,6 +177,18 @@ public final class DeviceSupervisor: Service, Sendable {
         }
     }
 
+    /// Tells the command router what `spec`'s device accepts; a channel another device owns is
+    /// refused (and logged).
+    private func declareWritable(_ spec: DeviceSpec) {
+        guard let commands else { return }
+        for path in commands.declare(device: spec.name, channels: spec.writable) {
+            logger.error(
+                "channel is already writable through another device; writes keep going there",
+                metadata: ["device.name": "\(spec.name)", "channel.path": "\(path)"]
+            )
+        }
+    }
+
     /// Stops `runners` in parallel from this one thread: all are asked at once, each gets its
     /// own grace period, the late ones are interrupted together, and those that still do not
     /// end are abandoned (and accounted for).
@@ -209,7 +230,13 @@ public final class DeviceSupervisor: Service, Sendable {
             } else {
                 old?.runner.stop()
                 old?.runner.markSuperseded()
-                let runner = DeviceRunner(spec: spec, store: store, logger: logger, metrics: metrics)
+                let runner = DeviceRunner(
+                    spec: spec,
+                    store: store,
+                    logger: logger,
+                    metrics: metrics,
+                    commands: commands
+                )
                 runner.markFailed(error.summary)
                 entries.withLock { $0[spec.name] = Entry(runner: runner, fingerprint: fingerprint) }
             }
@@ -230,6 +257,7 @@ public final class DeviceSupervisor: Service, Sendable {
             store: store,
             logger: logger,
             metrics: metrics,
+            commands: commands,
             predecessors: predecessors
         )
         entries.withLock { $0[spec.name] = Entry(runner: runner, fingerprint: fingerprint) }

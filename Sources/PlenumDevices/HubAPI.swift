@@ -14,6 +14,8 @@ import PlenumLua
 /// | `hub.read(path)` | `value, version, ts` of any channel (nil when it has none) |
 /// | `hub.wait(target, since, timeout)` | block until a channel or pattern has a version newer than `since`; returns the changes |
 /// | `hub.sleep(seconds)` | returns false (early) when the device is stopping |
+/// | `hub.commands(timeout)` | block until clients' writes arrive; returns them (`DeviceContext+Commands.swift`) |
+/// | `hub.ack(cmd, ok, message)` | answer a write: applied, or refused with a reason |
 /// | `hub.time()`, `hub.monotonic()` | wall-clock and monotonic seconds |
 /// | `hub.log.debug/info/warn/error(...)` | the hub's log, tagged with the device (`print` is `hub.log.info`) |
 /// | `hub.params`, `hub.device` | the device's hub.yaml params; `{name=, prefix=}` |
@@ -26,6 +28,8 @@ enum HubAPI {
         state.register("read", in: "hub") { [unowned context] args in context.read(args) }
         registerBlocking("wait", in: "hub", state: state, context: context) { $0.wait($1) }
         registerBlocking("sleep", in: "hub", state: state, context: context) { $0.sleep($1) }
+        registerBlocking("commands", in: "hub", state: state, context: context) { $0.commands($1) }
+        state.register("ack", in: "hub") { [unowned context] args in context.ack(args) }
         state.register("time", in: "hub") { _ in .one(.number(Date().timeIntervalSince1970)) }
         state.register("monotonic", in: "hub") { _ in .one(.number(Double(Deadline.monotonicNanoseconds()) / 1e9)) }
         for level in ["debug", "info", "warn", "error"] {

@@ -5,10 +5,12 @@ enum ClientRequest: Equatable {
     case subscribe([ChannelPattern], id: JSONValue?, resume: ResumePosition?)
     case unsubscribe([ChannelPattern], id: JSONValue?)
     case ping(id: JSONValue?)
+    case write(ChannelPath, value: JSONValue, id: JSONValue?)
+
     /// `{"op":"auth","token":"…"}`: the first message of a connection that opened without a token.
     case auth(token: String, id: JSONValue?)
 
-    static let ops = ["subscribe", "unsubscribe", "ping", "auth"]
+    static let ops = ["subscribe", "unsubscribe", "ping", "write", "auth"]
 
     /// Parses one text message; a failure names the problem for an `error` reply. A list of more
     /// than `maxChannels` channels is refused before any of them is parsed.
@@ -37,6 +39,22 @@ enum ClientRequest: Equatable {
                 return .failure(ProtocolError(.invalidMessage, "\"auth\" needs \"token\": a string", id: id))
             }
             return .success(.auth(token: token, id: id))
+        case "write":
+            guard case .string(let text)? = object["channel"] else {
+                return .failure(
+                    ProtocolError(.invalidMessage, "\"write\" needs \"channel\": the path of one channel", id: id)
+                )
+            }
+            let channel: ChannelPath
+            do {
+                channel = try ChannelPath(text)
+            } catch {
+                return .failure(ProtocolError(.invalidMessage, "'\(text)' is not a channel path: \(error)", id: id))
+            }
+            guard let value = object["value"] else {
+                return .failure(ProtocolError(.invalidMessage, "\"write\" needs \"value\"", id: id))
+            }
+            return .success(.write(channel, value: value, id: id))
         case "subscribe", "unsubscribe":
             guard case .array(let items)? = object["channels"] else {
                 return .failure(

@@ -11,7 +11,10 @@ import PlenumCore
 /// client that pipelines requests without reading the answers is not read from until it
 /// does); a request must arrive complete within `headerTimeout` of the connection opening, or
 /// within `idleTimeout` of the previous response, and a client must take a held-back answer
-/// within `idleTimeout`, or the connection is closed.
+/// within `idleTimeout`, or the connection is closed. A request body is kept only for a `PUT`
+/// (a write), and only up to `maxBodyBytes`; a larger one is answered 413 and the connection
+/// closed. A write's answer waits for the device (at most its timeout); meanwhile NIO's
+/// pipelining handler holds the next request, so a connection has one write pending at most.
 final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -22,9 +25,12 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let headerTimeout: TimeAmount
     private let idleTimeout: TimeAmount
     private let metrics: PushMetrics
+    private let maxBodyBytes: Int
     private var request: HTTPRequestHead?
+    /// The body of a `PUT` so far; nil once it grew past `maxBodyBytes`.
+    private var body: [UInt8]? = []
     /// A complete request whose answer waits until the connection is writable again.
-    private var deferred: HTTPRequestHead?
+    private var deferred: (head: HTTPRequestHead, body: [UInt8]?)?
     private var timer: Scheduled<Void>?
 
     init(
@@ -32,8 +38,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         admitted: Bool,
         headerTimeout: TimeAmount,
         idleTimeout: TimeAmount,
-        metrics: PushMetrics
+        metrics: PushMetrics,
+        maxBodyBytes: Int = 65_536
     ) {
+        self.maxBodyBytes = maxBodyBytes
         self.routes = routes
         self.admitted = admitted
         self.headerTimeout = headerTimeout
@@ -60,30 +68,38 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             request = head
-        case .body:
-            break
+            body = []
+        case .body(let part):
+            guard request?.method == .PUT, body != nil else { return }
+            if body!.count + part.readableBytes > maxBodyBytes {
+                body = nil
+            } else {
+                body!.append(contentsOf: part.readableBytesView)
+            }
         case .end:
             guard let head = request else { return }
             request = nil
+            let body = self.body
+            self.body = []
             timer?.cancel()
             timer = nil
             // Backpressure: while the socket has not taken the previous answers, this one waits,
             // and so does reading (NIO's pipelining handler reads no further while a response is
             // owed).
             guard context.channel.isWritable else {
-                deferred = head
+                deferred = (head, body)
                 // A client that never reads does not hold its slot forever either.
                 arm(idleTimeout, kind: "idle", context: context)
                 return
             }
-            answer(head, context: context)
+            answer(head, body: body, context: context)
         }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, let head = deferred {
+        if context.channel.isWritable, let (head, body) = deferred {
             deferred = nil
-            answer(head, context: context)
+            answer(head, body: body, context: context)
         }
         context.fireChannelWritabilityChanged()
     }
@@ -99,7 +115,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
-    private func answer(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func answer(_ head: HTTPRequestHead, body: [UInt8]?, context: ChannelHandlerContext) {
         guard admitted else {
             var response = HTTPResponse(
                 .serviceUnavailable,
@@ -111,9 +127,9 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let remote = context.channel.remoteAddress
         switch routes.history(head, from: remote) {
         case nil:
-            respond(context: context, head: head, routes.route(head, from: remote))
+            break
         case .respond(let response)?:
-            respond(context: context, head: head, response)
+            return respond(context: context, head: head, response)
         case .ask(let source, let query, let csv)?:
             // Answered off the loop; NIO's pipelining handler holds the next request meanwhile.
             let eventLoop = context.eventLoop
@@ -124,6 +140,46 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                     let (handler, context) = bound.value
                     guard context.channel.isActive else { return }
                     handler.respond(context: context, head: head, response)
+                }
+            }
+            return
+        }
+        guard let body else {
+            var response = HTTPResponse(.payloadTooLarge, error: "the body is larger than \(maxBodyBytes) bytes")
+            response.closes = true
+            return respond(context: context, head: head, response)
+        }
+        // Who writes: the request's token, checked before the body is looked at (then per channel
+        // by the router, and audited by name).
+        var writer: CommandCaller?
+        if head.method == .PUT {
+            guard case .identified(let identity)? = routes.caller(of: head, from: remote) else {
+                return respond(context: context, head: head, RequestAccess.unauthorized("no valid token"))
+            }
+            writer = CommandCaller(identity)
+        }
+        switch routes.write(head, body: body) {
+        case nil:
+            respond(context: context, head: head, routes.route(head, from: remote))
+        case .respond(let response)?:
+            respond(context: context, head: head, response)
+        case .submit(let commands, let write)?:
+            guard let caller = writer else {
+                return respond(context: context, head: head, RequestAccess.unauthorized("no valid token"))
+            }
+            // Answered when the device has (or the timeout); the next request waits meanwhile.
+            let eventLoop = context.eventLoop
+            let bound = NIOLoopBound((self, context), eventLoop: eventLoop)
+            commands.submit(write, from: caller) { outcome in
+                eventLoop.execute {
+                    let (handler, context) = bound.value
+                    handler.metrics.written(outcome)
+                    guard context.channel.isActive else { return }
+                    handler.respond(
+                        context: context,
+                        head: head,
+                        HTTPRoutes.writtenResponse(outcome, channel: write.channel)
+                    )
                 }
             }
         }

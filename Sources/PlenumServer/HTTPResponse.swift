@@ -29,6 +29,15 @@ struct HTTPResponse: Equatable {
         headers: [("Allow", "GET, HEAD")]
     )
 
+    /// 405 for a route that takes `methods` (`"GET, HEAD, PUT"`).
+    static func methodNotAllowed(allowing methods: String) -> HTTPResponse {
+        HTTPResponse(
+            .methodNotAllowed,
+            error: "method not allowed; use one of \(methods)",
+            headers: [("Allow", methods)]
+        )
+    }
+
     /// The header `name` (case-insensitive), if set.
     func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1

@@ -17,6 +17,8 @@ struct HTTPRoutes: Sendable {
     var readinessDetails: @Sendable () -> [String: JSONValue] = { [:] }
     /// Answers `GET /api/history/<path>` (`HTTPRoutes+History.swift`); nil: trends are off.
     var history: (any HistorySource)?
+    /// Where `PUT /api/channels/<path>` goes (`HTTPRoutes+Writes.swift`); nil: no writes.
+    var commands: CommandRouter?
 
     /// Who sent a request.
     enum Caller {
@@ -78,7 +80,7 @@ struct HTTPRoutes: Sendable {
             guard path.hasPrefix("/api/channels/") else {
                 return HTTPResponse(.notFound, error: "no such route: \(path)")
             }
-            guard isGet else { return .methodNotAllowed }
+            guard isGet else { return .methodNotAllowed(allowing: "GET, HEAD, PUT") }
             let channel = String(path.dropFirst("/api/channels".count))
             let decoded = WebSocketTarget.percentDecode(channel) ?? channel
             guard let channelPath = try? ChannelPath(decoded) else {

@@ -25,6 +25,12 @@ final class PushConnection: IndexedSubscriber {
     var heardFrom = true
     /// Whether the previous sweep pinged this connection (and nothing has arrived since).
     var pinged = false
+    /// Writes handed to the command router and not yet answered (at most `max_pending_writes`).
+    var pendingWrites = 0
+    /// What those writes hold (`PushScheduler.heldBytes`): at most `max_message_bytes`.
+    var pendingWriteBytes = 0
+    /// Who writes through this connection. Anonymous until authentication sets it.
+    var caller = CommandCaller.anonymous
 
     init(id: Int, output: ChannelHandlerContext, subscriptions: SubscriptionSet) {
         self.id = id
@@ -38,6 +44,7 @@ final class PushConnection: IndexedSubscriber {
     func authenticate(as identity: Identity) {
         self.identity = identity
         subscriptions.reader = identity
+        caller = CommandCaller(identity)
     }
 
     /// Whether `path` may be attached to this connection: the per-channel access check, made

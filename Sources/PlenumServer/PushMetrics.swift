@@ -1,4 +1,5 @@
 public import CoreMetrics
+import PlenumCore
 
 /// What the push server reports on `/metrics`. Counters are bumped once per tick with that
 /// tick's totals, not per message.
@@ -17,6 +18,7 @@ public struct PushMetrics: Sendable {
     private let accessCloses: [UInt16: Counter]
     private let protocolErrors: [String: Counter]
     private let timeouts: [String: Counter]
+    private let writes: [String: Counter]
 
     /// Every kind `plenum_ws_protocol_errors_total{kind=…}` can have: the `error` codes and the
     /// close codes sent for protocol violations — derived, so a new code is counted too.
@@ -64,7 +66,19 @@ public struct PushMetrics: Sendable {
             )
         }
         self.timeouts = timeouts
+        var writes: [String: Counter] = [:]
+        for code in WriteOutcome.Code.allCases {
+            writes[code.rawValue] = Counter(
+                label: "plenum_writes_total",
+                dimensions: [("result", code.rawValue)],
+                factory: factory
+            )
+        }
+        self.writes = writes
     }
+
+    /// A write through the WebSocket or REST was answered (`plenum_writes_total{result=…}`).
+    func written(_ outcome: WriteOutcome) { writes[outcome.code.rawValue]?.increment() }
 
     func protocolError(_ code: ProtocolError.Code) { protocolErrors[code.rawValue]?.increment() }
 

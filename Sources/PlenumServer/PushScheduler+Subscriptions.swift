@@ -23,6 +23,8 @@ extension PushScheduler {
                 unindexPatterns(patterns, for: connection)
             case .resume(let patterns, let id, let position):
                 resume(patterns, id: id, from: position, for: connection)
+            case .write(let channel, let value, let id):
+                write(WriteRequest(channel: channel, value: value, via: "ws"), id: id, for: connection)
             }
         }
     }

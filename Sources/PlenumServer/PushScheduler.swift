@@ -19,6 +19,8 @@ final class PushScheduler {
     let metrics: PushMetrics
     /// The current policy, for connections that authenticate by message.
     let access: ServerAccess
+    /// Where clients' writes go (nil: this hub takes none; writes are answered `not_writable`).
+    let commands: CommandRouter?
     let allocator = ByteBufferAllocator()
     private var feed: ChangeFeed?
     private var nextTick: Scheduled<Void>?
@@ -46,8 +48,10 @@ final class PushScheduler {
         configuration: ServerConfiguration,
         logger: Logger,
         metrics: PushMetrics,
-        access: ServerAccess
+        access: ServerAccess,
+        commands: CommandRouter? = nil
     ) {
+        self.commands = commands
         self.eventLoop = eventLoop
         self.store = store
         self.configuration = configuration

@@ -25,6 +25,7 @@ public final class PushServer: Service, Sendable {
     private let nextConnectionID = Atomic<Int>(1)
     private let metrics: PushMetrics
     private let routes: HTTPRoutes
+    private let commands: CommandRouter?
     private let onListening: @Sendable (Int) -> Void
     /// The security given at start; `run()` applies it (building the TLS context).
     private let initialSecurity: ServerSecurity
@@ -45,6 +46,8 @@ public final class PushServer: Service, Sendable {
     ///   - history: answers `GET /api/history/<path>` (nil: 404 `trends_disabled`).
     ///   - security: tokens, allowed origins and TLS (default: anonymous, plaintext); replaced by
     ///     `reloadSecurity(_:)`.
+    ///   - commands: where clients' writes go (WebSocket `write`, `PUT /api/channels/…`); nil:
+    ///     the hub takes no writes and answers them `not_writable`.
     ///   - onListening: called once with the bound port when the server accepts connections.
     public init(
         configuration: ServerConfiguration,
@@ -56,8 +59,10 @@ public final class PushServer: Service, Sendable {
         isReady: @escaping @Sendable () -> Bool = { true },
         readinessDetails: @escaping @Sendable () -> [String: JSONValue] = { [:] },
         history: (any HistorySource)? = nil,
+        commands: CommandRouter? = nil,
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
+        self.commands = commands
         self.configuration = configuration
         self.store = store
         self.logger = logger
@@ -74,7 +79,8 @@ public final class PushServer: Service, Sendable {
             metricsText: metricsText,
             isReady: isReady,
             readinessDetails: readinessDetails,
-            history: history
+            history: history,
+            commands: commands
         )
     }
 
@@ -113,7 +119,8 @@ public final class PushServer: Service, Sendable {
                 configuration: configuration,
                 logger: logger,
                 metrics: metrics,
-                access: access
+                access: access,
+                commands: commands
             )
             schedulers[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(scheduler, eventLoop: loop)
         }
@@ -271,7 +278,8 @@ public final class PushServer: Service, Sendable {
             admitted: admitted,
             headerTimeout: .milliseconds(Int64(configuration.headerTimeoutMilliseconds)),
             idleTimeout: .milliseconds(Int64(configuration.idleTimeoutMilliseconds)),
-            metrics: metrics
+            metrics: metrics,
+            maxBodyBytes: configuration.maxMessageBytes
         )
         guard admitted else {
             try channel.pipeline.syncOperations.configureHTTPServerPipeline()

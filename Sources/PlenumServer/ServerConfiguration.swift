@@ -28,6 +28,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// A WebSocket from which nothing arrived for this long is pinged; if nothing arrives for as
     /// long again it is closed with 1001.
     public var pingIntervalMilliseconds: Int
+    /// Writes one WebSocket connection may have waiting for their answer; beyond, a write is
+    /// answered `busy` at once. (An HTTP connection has one: requests are answered in order.)
+    public var maxPendingWrites: Int
 
     public init(
         host: String = "0.0.0.0",
@@ -41,8 +44,10 @@ public struct ServerConfiguration: Sendable, Equatable {
         maxPendingBytes: Int = 4 * 1_048_576,
         headerTimeoutMilliseconds: Int = 10_000,
         idleTimeoutMilliseconds: Int = 60_000,
-        pingIntervalMilliseconds: Int = 30_000
+        pingIntervalMilliseconds: Int = 30_000,
+        maxPendingWrites: Int = 16
     ) {
+        self.maxPendingWrites = maxPendingWrites
         self.host = host
         self.port = port
         self.tickMilliseconds = tickMilliseconds

@@ -25,6 +25,20 @@ enum ServerMessage {
 
     static func pong(id: JSONValue?) -> [UInt8] { object(["type": .string("pong")], id: id) }
 
+    /// The one answer to a `write`: `{"type":"written","channel":…,"ok":true}`, or with
+    /// `"ok":false`, a `code` and a `message`; a message from the script also when ok.
+    static func written(_ outcome: WriteOutcome, channel: ChannelPath, id: JSONValue?) -> [UInt8] {
+        object(writtenFields(outcome, channel: channel).merging(["type": .string("written")]) { $1 }, id: id)
+    }
+
+    /// The fields a write's answer has on every transport (`PUT` answers them as its body).
+    static func writtenFields(_ outcome: WriteOutcome, channel: ChannelPath) -> [String: JSONValue] {
+        var fields: [String: JSONValue] = ["channel": .string(channel.string), "ok": .bool(outcome.isOK)]
+        if !outcome.isOK { fields["code"] = .string(outcome.code.rawValue) }
+        if !outcome.message.isEmpty { fields["message"] = .string(outcome.message) }
+        return fields
+    }
+
     static func error(_ error: ProtocolError) -> [UInt8] {
         object(
             ["type": .string("error"), "code": .string(error.code.rawValue), "message": .string(error.message)],

@@ -24,6 +24,8 @@ struct SubscriptionSet {
         /// Acknowledge, then replay what the client missed since `position` (or, when that is
         /// no longer possible, send a snapshot), for these patterns.
         case resume([ChannelPattern], id: JSONValue?, position: ResumePosition)
+        /// Hand this write to the command router; answer `written` when it is settled.
+        case write(ChannelPath, value: JSONValue, id: JSONValue?)
     }
 
     let limit: Int
@@ -55,6 +57,8 @@ struct SubscriptionSet {
             return unsubscribe(requested, id: id)
         case .success(.auth(_, let id)):
             return [.refuse(ProtocolError(.invalidMessage, "already authenticated as '\(reader.name)'", id: id))]
+        case .success(.write(let channel, let value, let id)):
+            return [.write(channel, value: value, id: id)]
         }
     }
 

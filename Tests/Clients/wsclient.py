@@ -791,6 +791,200 @@ def http_pipelined(port, *paths):
     return {"answers": answers}
 
 
+# ---- writes (docs/protocol.md, "Writing") ----------------------------------------------------
+
+
+def collect_written(ws, ids, timeout=TIMEOUT, grace=0.5):
+    """Receives until every id in `ids` has a `written` answer, then `grace` seconds more to see
+    a second answer if there were one. Returns {id: [answers]}."""
+    answers = {i: [] for i in ids}
+    deadline = time.monotonic() + timeout
+    quiet_until = None
+    while True:
+        now = time.monotonic()
+        if quiet_until is None and all(answers[i] for i in ids):
+            quiet_until = now + grace
+        end = quiet_until if quiet_until is not None else deadline
+        if now >= end:
+            break
+        try:
+            message = recv_json(ws, max(0.01, end - now))
+        except TimeoutError:
+            continue
+        if message.get("type") == "written":
+            answers.setdefault(message.get("id"), []).append(message)
+    return answers
+
+
+def write(port, channel, value, *more):
+    """One write per (channel, value) pair given, each with its own id, sent at once; prints the
+    answers by id (as lists: a second answer would show)."""
+    pairs = [(channel, value)] + [(more[i], more[i + 1]) for i in range(0, len(more), 2)]
+    with connect(url(port), max_size=None) as ws:
+        recv_json(ws)  # welcome
+        for i, (c, v) in enumerate(pairs, start=1):
+            ws.send(json.dumps({"op": "write", "channel": c, "value": json.loads(v), "id": i}))
+        answers = collect_written(ws, list(range(1, len(pairs) + 1)), timeout=30)
+    return {str(i): a for i, a in answers.items()}
+
+
+def write_burst(port, channel, value, count, id_bytes=0):
+    """`count` writes sent without waiting for answers (their ids `id_bytes` long at least): how
+    many answers each got, by code."""
+    count = int(count)
+    ids = [("x" * int(id_bytes)) + str(i) for i in range(count)] if int(id_bytes) else list(range(count))
+    with connect(url(port), max_size=None) as ws:
+        recv_json(ws)
+        for i in ids:
+            ws.send(json.dumps({"op": "write", "channel": channel, "value": json.loads(value), "id": i}))
+        answers = collect_written(ws, ids, timeout=30)
+    codes = {}
+    for got in answers.values():
+        for a in got:
+            code = "ok" if a["ok"] else a["code"]
+            codes[code] = codes.get(code, 0) + 1
+    return {
+        "answered": sum(1 for got in answers.values() if got),
+        "exactly_once": all(len(got) == 1 for got in answers.values()),
+        "codes": codes,
+    }
+
+
+def bad_writes(port):
+    """Writes that are not writes: protocol errors, the connection stays open."""
+    with connect(url(port), max_size=None) as ws:
+        recv_json(ws)
+        out = []
+        for message in [
+            {"op": "write", "value": 1, "id": 1},
+            {"op": "write", "channel": "plant/x", "value": 1, "id": 2},
+            {"op": "write", "channel": "/plant/x", "id": 3},
+        ]:
+            ws.send(json.dumps(message))
+            out.append(recv_json(ws))
+        ws.send('{"op":"ping","id":4}')
+        out.append(recv_json(ws))
+    return {"answers": out}
+
+
+def put(port, path, body):
+    """One HTTP PUT with `body` as is; prints the status and the JSON answer."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=body.encode(), method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return {"status": r.status, "body": json.loads(r.read())}
+    except urllib.error.HTTPError as e:
+        return {"status": e.code, "body": json.loads(e.read())}
+
+
+def setpoint_follows(port, setpoint_channel, supply_channel, value, min_move, timeout=60):
+    """Writes `value` to `setpoint_channel` while subscribed to it and to `supply_channel`; reports
+    the answer, whether the setpoint channel followed, and how far the supply moved toward the
+    new setpoint (from its value when the write was answered)."""
+    value = float(value)
+    min_move = float(min_move)
+    with connect(url(port), max_size=None) as ws:
+        recv_json(ws)
+        ws.send(json.dumps({"op": "subscribe", "channels": [setpoint_channel, supply_channel], "id": 1}))
+        snapshot, _ = recv_until(ws, "snapshot")
+        latest = {c["channel"]: c["value"] for c in snapshot["channels"]}
+        # Both channels must exist before the write (a device that just started may not have
+        # published them yet).
+        ready_by = time.monotonic() + TIMEOUT
+        while len(latest) < 2 and time.monotonic() < ready_by:
+            try:
+                message = recv_json(ws, max(0.01, ready_by - time.monotonic()))
+            except TimeoutError:
+                break
+            if message["type"] == "update":
+                latest[message["channel"]] = message["value"]
+        started = time.monotonic()
+        ws.send(json.dumps({"op": "write", "channel": setpoint_channel, "value": value, "id": 2}))
+        answer = None
+        supply_start = latest.get(supply_channel)
+        setpoint_seen = None
+        moved = 0.0
+        deadline = started + float(timeout)
+        while time.monotonic() < deadline:
+            try:
+                message = recv_json(ws, max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+            if message["type"] == "written":
+                answer = message
+                supply_start = latest.get(supply_channel)
+            elif message["type"] == "update":
+                latest[message["channel"]] = message["value"]
+                if message["channel"] == setpoint_channel and message["value"] == value and answer is not None:
+                    setpoint_seen = round(time.monotonic() - started, 1)
+                if message["channel"] == supply_channel and answer is not None and supply_start is not None:
+                    direction = 1 if value > supply_start else -1
+                    moved = max(moved, direction * (message["value"] - supply_start))
+            if answer is not None and setpoint_seen is not None and moved >= min_move:
+                break
+        return {
+            "answer": answer,
+            "setpoint_followed": setpoint_seen is not None,
+            "supply_start": supply_start,
+            "moved_toward_setpoint": round(moved, 2),
+            "seconds": round(time.monotonic() - started, 1),
+        }
+
+
+def audit_history(port):
+    """Every attempt /plenum/audit still holds, oldest first (a resume from version 0)."""
+    epoch = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/channels", timeout=TIMEOUT).read())[
+        "epoch"
+    ]
+    with connect(url(port), max_size=None) as ws:
+        recv_json(ws)
+        ws.send(json.dumps({
+            "op": "subscribe", "channels": ["/plenum/audit"], "id": 1,
+            "resume": {"epoch": epoch, "channels": {"/plenum/audit": 0}},
+        }))
+        subscribed, _ = recv_until(ws, "subscribed")
+        records = []
+        while True:
+            try:
+                message = recv_json(ws, 1.0)
+            except TimeoutError:
+                break
+            if message["type"] == "update":
+                records.append(message["value"])
+    return {"recovered": subscribed.get("recovered"), "records": records}
+
+
+def write_round_trips(port, channel, count, low, high):
+    """`count` writes, one at a time, alternating `low` and `high`: the round-trip latency
+    (client -> script -> ack -> client) percentiles in milliseconds."""
+    count = int(count)
+    values = [float(low), float(high)]
+    latencies = []
+    failures = {}
+    with connect(url(port), max_size=None) as ws:
+        recv_json(ws)
+        for i in range(count):
+            sent = time.perf_counter()
+            ws.send(json.dumps({"op": "write", "channel": channel, "value": values[i % 2], "id": i}))
+            while True:
+                message = recv_json(ws)
+                if message.get("type") == "written" and message.get("id") == i:
+                    break
+            latencies.append((time.perf_counter() - sent) * 1000)
+            if not message["ok"]:
+                failures[message["code"]] = failures.get(message["code"], 0) + 1
+    latencies.sort()
+
+    def pct(p):
+        return round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))], 3)
+
+    return {"count": count, "p50_ms": pct(50), "p99_ms": pct(99), "max_ms": round(latencies[-1], 3),
+            "failures": failures}
+
+
 if __name__ == "__main__":
     name, port, *args = sys.argv[1:]
     print(json.dumps(globals()[name](int(port), *args)))

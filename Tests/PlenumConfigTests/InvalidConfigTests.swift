@@ -24,7 +24,7 @@ import Testing
     @Test func unknownKeyGetsADidYouMean() {
         #expect(
             problems("sever:\n  port: 1\ndevices: []\n") == [
-                "hub.yaml:1:1: sever: unknown key 'sever'; did you mean 'server'? (expected one of: server, channels, devices, trends, auth)"
+                "hub.yaml:1:1: sever: unknown key 'sever'; did you mean 'server'? (expected one of: server, channels, devices, trends, commands, auth)"
             ]
         )
     }
@@ -32,7 +32,7 @@ import Testing
     @Test func unknownKeyWithNothingCloseGetsNoSuggestion() {
         #expect(
             problems("server:\n  colour: blue\n") == [
-                "hub.yaml:2:3: server.colour: unknown key 'colour' (expected one of: host, port, tick_ms, event_loops, max_connections, max_subscriptions, max_message_bytes, max_pending_bytes, max_subscription_bytes, header_timeout_ms, idle_timeout_ms, ping_interval_ms, allow_anonymous, allowed_origins, tls)"
+                "hub.yaml:2:3: server.colour: unknown key 'colour' (expected one of: host, port, tick_ms, event_loops, max_connections, max_subscriptions, max_message_bytes, max_pending_bytes, max_subscription_bytes, header_timeout_ms, idle_timeout_ms, ping_interval_ms, max_pending_writes, allow_anonymous, allowed_origins, tls)"
             ]
         )
     }
@@ -283,7 +283,7 @@ import Testing
                     "\(file):2:9: server.port: 70000 is out of range; expected an integer from 0 to 65535",
                     "\(file):3:12: server.tick_ms: expected an integer from 0 to 60000, found a string (fast)",
                     "\(file):6:13: devices[0].script: script 'plugins/missing.lua' not found (looked for \(fixtures)/plugins/missing.lua; relative paths start at the directory of \(file))",
-                    "\(file):9:5: devices[1].scirpt: unknown key 'scirpt'; did you mean 'script'? (expected one of: name, script, prefix, params, limits)",
+                    "\(file):9:5: devices[1].scirpt: unknown key 'scirpt'; did you mean 'script'? (expected one of: name, script, prefix, params, limits, writable)",
                     "\(file):8:5: devices[1]: missing required key 'script'",
                     "\(file):10:13: devices[1].prefix: 'plant/line1/ahu-1' is not a valid channel prefix: the path must start with '/'",
                 ]

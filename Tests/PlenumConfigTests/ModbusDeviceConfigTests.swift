@@ -76,7 +76,7 @@ import Testing
                 "hub.yaml:13:41: devices[0].params.points[5].order: 'ADCB' is not a word order; expected ABCD, CDAB, BADC or DCBA",
                 "hub.yaml:13:54: devices[0].params.points[5].scale: the scale must not be 0",
                 "hub.yaml:14:11: devices[0].params.points[6]: missing required key 'name' (the channel under the device prefix)",
-                "hub.yaml:16:34: devices[0].params.points[8].colour: unknown key 'colour' (expected one of: name, table, address, type, order, scale, offset, unit, poll_s, values)",
+                "hub.yaml:16:34: devices[0].params.points[8].colour: unknown key 'colour' (expected one of: name, table, address, type, order, scale, offset, unit, poll_s, values, writable)",
                 "hub.yaml:16:11: devices[0].params.points[8].name: point name 'g' is already used by points[7]; each point publishes its own channel",
                 "hub.yaml:17:11: devices[0].params.points[9].name: point name 'g' is already used by points[7]; each point publishes its own channel",
                 "hub.yaml:18:19: devices[0].params.points[10].name: '/abs' is not a relative channel path such as supply_temp or pumps/p1",

@@ -14,8 +14,9 @@ final class DeviceHarness: Sendable {
     let log = LogRecorder()
     let supervisor: DeviceSupervisor
 
-    init() {
-        supervisor = DeviceSupervisor(store: store, logger: log.logger())
+    /// `commands`: the router the devices take clients' writes from (none by default).
+    init(commands: CommandRouter? = nil) {
+        supervisor = DeviceSupervisor(store: store, logger: log.logger(), commands: commands)
     }
 
     /// Tests end with the devices stopped even if an expectation failed midway.

@@ -1,4 +1,5 @@
 import Foundation
+import PlenumTestSupport
 import Testing
 
 /// `plenum check` as an operator runs it: the real binary, its exit code and its output.
@@ -30,7 +31,7 @@ import Testing
                 five-mistakes.yaml:2:9: server.port: 70000 is out of range; expected an integer from 0 to 65535
                 five-mistakes.yaml:3:12: server.tick_ms: expected an integer from 0 to 60000, found a string (fast)
                 five-mistakes.yaml:6:13: devices[0].script: script 'plugins/missing.lua' not found (looked for \(fixtures)/plugins/missing.lua; relative paths start at the directory of five-mistakes.yaml)
-                five-mistakes.yaml:9:5: devices[1].scirpt: unknown key 'scirpt'; did you mean 'script'? (expected one of: name, script, prefix, params, limits)
+                five-mistakes.yaml:9:5: devices[1].scirpt: unknown key 'scirpt'; did you mean 'script'? (expected one of: name, script, prefix, params, limits, writable)
                 five-mistakes.yaml:8:5: devices[1]: missing required key 'script'
                 five-mistakes.yaml:10:13: devices[1].prefix: 'plant/line1/ahu-1' is not a valid channel prefix: the path must start with '/'
                 6 problems in five-mistakes.yaml
@@ -49,6 +50,27 @@ import Testing
                 1 problem in bad-modbus-map.yaml
 
                 """
+        )
+    }
+
+    @Test func writableMistakesAreLocatedAndTheShippedChannelsListed() throws {
+        let result = try PlenumBinary.run(["check", "--config", "bad-writable.yaml"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr == """
+                bad-writable.yaml:6:58: devices[0].writable[0].max: 4 is below min 12
+                bad-writable.yaml:7:46: devices[0].writable[1].values: expected a non-empty list of strings, found a list
+                2 problems in bad-writable.yaml
+
+                """
+        )
+        let shipped = try PlenumBinary.run(["check", "--config", "hub.yaml"], in: PythonClient.repositoryRoot)
+        #expect(shipped.status == 0)
+        #expect(
+            shipped.stdout.contains("writable: 6 channels, answered within 5 s unless set, up to 16 waiting per device")
+        )
+        #expect(
+            shipped.stdout.contains("/plant/line1/chiller-1/setpoint         number 4…12, 10 per 60 s  → chiller-1")
         )
     }
 

@@ -111,7 +111,8 @@ import Testing
         )
         #expect(answers[0]["message"] == .string("invalid JSON at byte 0: unexpected character"))
         #expect(
-            answers[4]["message"] == .string("unknown op 'dance'; expected one of: subscribe, unsubscribe, ping, auth")
+            answers[4]["message"]
+                == .string("unknown op 'dance'; expected one of: subscribe, unsubscribe, ping, write, auth")
         )
         #expect(answers[8]["message"] == .string("'/a/**/b': '**' may only be the last segment of a pattern"))
         #expect(

@@ -24,6 +24,7 @@ final class ServerHarness: Sendable {
         ready: Bool = true,
         logger: Logger? = nil,
         historySource: (any HistorySource)? = nil,
+        commands: CommandRouter? = nil,
         _ configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> ServerHarness {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
@@ -38,6 +39,7 @@ final class ServerHarness: Sendable {
             logger: logger ?? quiet,
             isReady: { ready },
             history: historySource,
+            commands: commands,
             onListening: { port in
                 listening.yield(port)
                 listening.finish()
