@@ -151,6 +151,17 @@ def resume(port, token, pattern):
     }
 
 
+def write(port, token, channel, value):
+    """One WebSocket `write` with `token` in the Authorization header: the answer."""
+    with open_ws(port, "/ws", "header", token) as ws:
+        recv_json(ws)
+        ws.send(json.dumps({"op": "write", "channel": channel, "value": json.loads(value), "id": 9}))
+        while True:
+            message = recv_json(ws)
+            if message["type"] in ("written", "error"):
+                return message
+
+
 def http_get(port, path, token=None, scheme="http", ca=None):
     request = urllib.request.Request(f"{scheme}://127.0.0.1:{port}{path}", headers=headers_for(token))
     context = ssl.create_default_context(cafile=ca) if ca else None

@@ -188,6 +188,41 @@ import Testing
         #expect(cpu < elapsed, "the hub used \(cpu) s of CPU in \(elapsed) s")
     }
 
+    /// Writes need a matching `write:` pattern, over the WebSocket and over REST, and the audit
+    /// names the token.
+    @Test func writesNeedAWritePatternAndAreAuditedByTokenName() async throws {
+        var tokens = SecuredHub.standardTokens
+        tokens["spare"] = "read: [/plant/**, /plenum/audit]\n      write: [/plant/line1/*/setpoint]"
+        let hub = try await SecuredHub.start(
+            tokens: tokens,
+            devices: """
+                  - name: unit
+                    script: \(PlenumBinary.fixtures)/plugins/ack_writes.lua
+                    prefix: /plant/line1/unit
+                    writable:
+                      - { channel: setpoint, type: number, min: 4, max: 12 }
+
+                """
+        )
+        let (writer, line1) = (secrets["spare"]!, secrets["line1"]!)
+        let setpoint = "/plant/line1/unit/setpoint"
+        let allowed = try await hub.client("write", [writer, setpoint, "7.5"])
+        #expect(allowed["type"] == .string("written"))
+        #expect(allowed["ok"] == .bool(true), "\(allowed)")
+        let audit = try await hub.curl("/api/channels/plenum/audit", token: writer)
+        #expect(audit.body.contains(#""who":"spare""#), "\(audit.body)")
+        let refused = try await hub.client("write", [line1, setpoint, "8"])
+        #expect(refused["ok"] == .bool(false))
+        #expect(refused["code"] == .string("forbidden"), "\(refused)")
+        let put = ["-X", "PUT", "-H", "Content-Type: application/json", "--data", "9"]
+        #expect(try await hub.curl("/api/channels" + setpoint, token: writer, extra: put).status == 200)
+        #expect(try await hub.curl("/api/channels" + setpoint, token: line1, extra: put).status == 403)
+        #expect(try await hub.curl("/api/channels" + setpoint, extra: put).status == 401)
+        #expect(try await hub.curl("/api/channels" + setpoint, token: "guess", extra: put).status == 401)
+        let last = try await hub.curl("/api/channels/plenum/audit", token: writer)
+        #expect(last.body.contains(#""who":"line1""#) && last.body.contains("forbidden"), "\(last.body)")
+    }
+
     @Test func plenumWatchSendsItsToken() async throws {
         let hub = try await SecuredHub.start()
         let url = "ws://127.0.0.1:\(hub.port)"

@@ -29,16 +29,18 @@ final class SecuredHub: Sendable {
     static func start(
         tokens: [String: String] = standardTokens,
         server: String = "",
-        auth: String = ""
+        auth: String = "",
+        devices: String = ""
     ) async throws -> SecuredHub {
-        try await offPool { try SecuredHub(tokens: tokens, server: server, auth: auth) }
+        try await offPool { try SecuredHub(tokens: tokens, server: server, auth: auth, devices: devices) }
     }
 
-    /// `tokens`: name → grant lines; `server`/`auth`: extra lines for those sections.
-    private init(tokens: [String: String], server: String, auth: String) throws {
+    /// `tokens`: name → grant lines; `server`/`auth`: extra lines for those sections; `devices`:
+    /// more device entries (YAML list items).
+    private init(tokens: [String: String], server: String, auth: String, devices: String) throws {
         directory = NSTemporaryDirectory() + "plenum-auth-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try Self.yaml(tokens: tokens, server: server, auth: auth)
+        try (Self.yaml(tokens: tokens, server: server, auth: auth) + devices)
             .write(toFile: directory + "/hub.yaml", atomically: true, encoding: .utf8)
         hub = try RunningProcess(PlenumBinary.path, ["run", "--config", directory + "/hub.yaml"], in: directory)
         guard let port = hub.waitForPort() else {
