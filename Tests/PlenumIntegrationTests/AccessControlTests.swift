@@ -223,6 +223,26 @@ import Testing
         #expect(last.body.contains(#""who":"line1""#) && last.body.contains("forbidden"), "\(last.body)")
     }
 
+    /// The history API answers only what the token may read; `plenum history --token` sends it.
+    @Test func historyFollowsThePolicy() async throws {
+        let hub = try await SecuredHub.start(devices: "trends:\n  enabled: true\n  path: trends.db\n")
+        let url = "http://127.0.0.1:\(hub.port)"
+        let line1 = secrets["line1"]!
+        try await hub.waitForChannel("/plant/line1/a", token: line1)
+        let allowed = try await runPlenum(
+            ["history", "/plant/line1/a", "--since", "10m", "--step", "raw", "--url", url, "--token", line1]
+        )
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        let forbidden = try await runPlenum(["history", "/plant/line2/b", "--url", url, "--token", line1])
+        #expect(forbidden.status == 2)
+        #expect(forbidden.stderr.contains("403"), "\(forbidden.stderr)")
+        let anonymous = try await runPlenum(["history", "/plant/line1/a", "--url", url])
+        #expect(anonymous.status == 2)
+        #expect(anonymous.stderr.contains("401"), "\(anonymous.stderr)")
+        #expect(try await hub.curl("/api/history/plant/line2/b", token: line1).status == 403)
+        #expect(try await hub.curl("/api/history/plant/line2/b?step=nonsense").status == 401)
+    }
+
     @Test func plenumWatchSendsItsToken() async throws {
         let hub = try await SecuredHub.start()
         let url = "ws://127.0.0.1:\(hub.port)"
