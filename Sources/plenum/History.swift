@@ -40,7 +40,8 @@ struct History: AsyncParsableCommand {
     var format: Format = .table
 
     @Option(
-        help: "An access token for a hub with auth: (better: the PLENUM_TOKEN environment variable, which ps does not show)."
+        help:
+            "An access token for a hub with auth: (better: the PLENUM_TOKEN environment variable, which ps does not show)."
     )
     var token: String?
 
