@@ -6,7 +6,7 @@ Usage:
   mqttclient.py watch PORT FILTER [FILTER...] [--seconds S] [--until-topic T --until-payload P]
                 [--settle S] [--ready FILE] [--tls CA CERT KEY]
       Subscribes; stops after --seconds, or once T carried P (exactly), or once nothing arrived
-      for --settle seconds after the first message. Prints {"count": N, "latest": {topic:
+      for --settle seconds after the first message (P "*": any payload). Prints {"count": N, "latest": {topic:
       {"payload": text, "retain": bool, "json": parsed-or-null}}, "first": [...up to 20...]}.
       With --ready, touches FILE once subscribed.
   publish PORT TOPIC PAYLOAD [--tls CA CERT KEY]
@@ -64,7 +64,7 @@ def watch(args):
             latest[message.topic] = {"payload": text, "retain": bool(message.retain), "json": parsed}
             if len(first) < 20:
                 first.append({"topic": message.topic, "payload": text, "retain": bool(message.retain)})
-            if args.until_topic and message.topic == args.until_topic and text == args.until_payload:
+            if args.until_topic and message.topic == args.until_topic and args.until_payload in (None, "*", text):
                 state["done"] = True
 
     client = make_client(args, "plenum-test-watch")

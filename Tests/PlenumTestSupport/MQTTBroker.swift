@@ -111,6 +111,10 @@ public final class MQTTBroker: @unchecked Sendable {
                 throw Failure(description: "openssl \(arguments[0]) failed:\n\(result.stderr)")
             }
         }
+        // mosquitto started as root drops to the `mosquitto` user, which must read them too.
+        for name in ["ca.pem", "server.pem", "server.key", "client.pem", "client.key"] {
+            chmod(path(name), 0o644)
+        }
         return TLSFiles(
             ca: path("ca.pem"),
             serverCert: path("server.pem"),
