@@ -200,6 +200,8 @@ let package = Package(
             dependencies: [
                 "PlenumBridge", "PlenumCore", "PlenumTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(

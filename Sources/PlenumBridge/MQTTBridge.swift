@@ -88,8 +88,10 @@ public final class MQTTBridge: Service, @unchecked Sendable {
                 finish.finish()
             }
         } catch {
+            // The hub runs on without this bridge (returning early would end the whole group).
             logger.error("bridge not started: \(error)")
             finish.finish()
+            try? await gracefulShutdown()
             return
         }
         try? await gracefulShutdown()
