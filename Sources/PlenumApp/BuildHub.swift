@@ -165,7 +165,8 @@ extension BridgeConfiguration {
             keepaliveSeconds: bridge.keepaliveSeconds,
             maxInflight: bridge.maxInflight,
             reconnectMinSeconds: bridge.reconnectMinSeconds,
-            reconnectMaxSeconds: bridge.reconnectMaxSeconds
+            reconnectMaxSeconds: bridge.reconnectMaxSeconds,
+            batchMilliseconds: bridge.batchMilliseconds
         )
     }
 }

@@ -42,6 +42,9 @@ public struct BridgeConfiguration: Sendable, Equatable {
     /// Reconnect delays: the first retry after `reconnectMinSeconds`, growing to `reconnectMaxSeconds`.
     public var reconnectMinSeconds: Int
     public var reconnectMaxSeconds: Int
+    /// Changes are collected for this long before the bridge drains its feed (at most one
+    /// wake-up of the bridge per batch, whatever the publish rate; 0: drain at once).
+    public var batchMilliseconds: Int
     /// On shutdown, how long the bridge may spend sending the last versions before `offline`.
     public var flushSeconds: Double
     /// The status channel and the gauges are refreshed at most this often (state changes at once).
@@ -64,6 +67,7 @@ public struct BridgeConfiguration: Sendable, Equatable {
         maxInflight: Int = 100,
         reconnectMinSeconds: Int = 1,
         reconnectMaxSeconds: Int = 30,
+        batchMilliseconds: Int = 5,
         flushSeconds: Double = 2,
         statusIntervalSeconds: Double = 1
     ) {
@@ -83,6 +87,7 @@ public struct BridgeConfiguration: Sendable, Equatable {
         self.maxInflight = maxInflight
         self.reconnectMinSeconds = reconnectMinSeconds
         self.reconnectMaxSeconds = reconnectMaxSeconds
+        self.batchMilliseconds = batchMilliseconds
         self.flushSeconds = flushSeconds
         self.statusIntervalSeconds = statusIntervalSeconds
     }

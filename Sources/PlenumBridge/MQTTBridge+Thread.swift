@@ -16,6 +16,8 @@ extension MQTTBridge {
         var skipped: UInt64 = 0
         var lastStatus: BridgeStatus?
         var nextStatus = Deadline.now()
+        /// The feed is drained no earlier than this.
+        var nextDrain = Deadline.now()
         /// Totals already added to the counters on /metrics.
         var reported = Totals()
     }
@@ -71,11 +73,17 @@ extension MQTTBridge {
         while true {
             condition.lock()
             while !shared.stopping && !hasWork(local) {
-                if !condition.wait(until: local.nextStatus) { break }
+                // A pending feed is drained once `batchMilliseconds` after the previous drain:
+                // publishers then wake the bridge once per batch, not once per publish.
+                let wake = shared.feedPending ? min(local.nextDrain, local.nextStatus) : local.nextStatus
+                if !condition.wait(until: wake) && !shared.feedPending { break }
             }
             let stopping = shared.stopping
-            let drain = shared.feedPending
-            shared.feedPending = false
+            let drain = shared.feedPending && (stopping || local.nextDrain.hasPassed)
+            if drain {
+                shared.feedPending = false
+                local.nextDrain = Deadline.now().adding(nanoseconds: batchNanoseconds)
+            }
             let generation = shared.connectGeneration
             local.seenEvents = shared.connectionEvents
             condition.unlock()
@@ -105,17 +113,17 @@ extension MQTTBridge {
         try client.setWill(topic: configuration.statusTopic, payload: "offline", qos: 1, retain: true)
         client.setReconnectDelay(minimum: configuration.reconnectMinSeconds, maximum: configuration.reconnectMaxSeconds)
         client.setMaxInflight(configuration.maxInflight)
-        // libmosquitto's network thread inherits this thread's name: make it tell the two apart.
-        nameCurrentThread(threadName("mqttnet-"))
-        defer { nameCurrentThread(threadName("mqtt-")) }
+        // libmosquitto names its network thread "mosquitto loop" (in `top -H`, beside ours).
         try client.startLoop()
         condition.withLock { shared.client = client }
         return client
     }
 
     /// With the lock held: whether the thread has something to do.
+    private var batchNanoseconds: UInt64 { UInt64(clamping: configuration.batchMilliseconds) * 1_000_000 }
+
     private func hasWork(_ local: Local) -> Bool {
-        if shared.feedPending || shared.connectGeneration != local.seenGeneration
+        if (shared.feedPending && local.nextDrain.hasPassed) || shared.connectGeneration != local.seenGeneration
             || shared.connectionEvents != local.seenEvents
         {
             return true

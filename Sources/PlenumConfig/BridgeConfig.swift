@@ -33,6 +33,8 @@ public struct BridgeConfig: Sendable, Equatable {
     /// First reconnect delay, seconds (default 1), growing to `reconnectMaxSeconds` (default 30).
     public var reconnectMinSeconds: Int
     public var reconnectMaxSeconds: Int
+    /// Milliseconds changes are collected before the bridge takes them (default 5).
+    public var batchMilliseconds: Int
 
     public init(name: String, host: String, topicPrefix: String) {
         self.name = name
@@ -47,6 +49,7 @@ public struct BridgeConfig: Sendable, Equatable {
         self.maxInflight = 100
         self.reconnectMinSeconds = 1
         self.reconnectMaxSeconds = 30
+        self.batchMilliseconds = 5
     }
 
     static let everything = try! ChannelPattern("/**")

@@ -7,6 +7,7 @@ extension ConfigDecoder {
     static let bridgeKeys = [
         "name", "host", "port", "client_id", "username", "password_file", "password_env", "tls", "topic_prefix",
         "include", "exclude", "qos", "retain", "keepalive_s", "max_inflight", "reconnect_min_s", "reconnect_max_s",
+        "batch_ms",
     ]
 
     /// `site:`, or the host name made topic-safe.
@@ -129,6 +130,7 @@ extension ConfigDecoder {
         if let n = map["retain"], let v = boolean(n, "\(path).retain") { bridge.retain = v }
         integer(map["keepalive_s"], "\(path).keepalive_s", 5...65_535, into: &bridge.keepaliveSeconds)
         integer(map["max_inflight"], "\(path).max_inflight", 1...65_535, into: &bridge.maxInflight)
+        integer(map["batch_ms"], "\(path).batch_ms", 0...1_000, into: &bridge.batchMilliseconds)
         integer(map["reconnect_min_s"], "\(path).reconnect_min_s", 1...3_600, into: &bridge.reconnectMinSeconds)
         integer(map["reconnect_max_s"], "\(path).reconnect_max_s", 1...3_600, into: &bridge.reconnectMaxSeconds)
         if bridge.reconnectMaxSeconds < bridge.reconnectMinSeconds,
