@@ -107,7 +107,8 @@ let package = Package(
         .target(
             name: "PlenumApp",
             dependencies: [
-                "PlenumCore", "PlenumConfig", "PlenumDevices", "PlenumServer", "PlenumLua", "PlenumTrends", "PlenumBridge",
+                "PlenumCore", "PlenumConfig", "PlenumDevices", "PlenumServer", "PlenumLua", "PlenumTrends",
+                "PlenumBridge",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

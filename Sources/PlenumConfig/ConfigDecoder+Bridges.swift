@@ -258,10 +258,4 @@ extension ConfigDecoder {
         }
         return out
     }
-
-    mutating func boolean(_ node: YAMLNode, _ path: String) -> Bool? {
-        if case .scalar(let text, true) = node.kind, case .bool(let b) = YAMLScalar.resolve(text) { return b }
-        report(.wrongType, node, path, "expected true or false, found \(node.typeName) (\(Self.show(node)))")
-        return nil
-    }
 }
