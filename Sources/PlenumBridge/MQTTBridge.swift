@@ -20,6 +20,13 @@ public import ServiceLifecycle
 /// `condition` locked — by the bridge's thread, libmosquitto's network thread (in the
 /// `MosquittoEvents` callbacks) and the publishers that wake the bridge; everything else is
 /// immutable after `init`.
+///
+/// Lock order: the bridge's thread holds `condition` while it calls `mosquitto_publish`, which
+/// takes libmosquitto's internal mutexes; libmosquitto's thread calls back into the bridge
+/// (taking `condition`) holding only its callback mutex, which `mosquitto_publish` never takes.
+/// The one callback that runs under a mutex `mosquitto_publish` does take — the log callback —
+/// touches `condition` only for errors and warnings, and is installed only while not connected,
+/// when the bridge's thread publishes nothing.
 public final class MQTTBridge: Service, @unchecked Sendable {
     public let configuration: BridgeConfiguration
     /// `/plenum/bridges/<name>/status`.
@@ -45,8 +52,8 @@ public final class MQTTBridge: Service, @unchecked Sendable {
         var feedPending = false
         var failed = false
         var lastError: String?
-        /// The last libmosquitto error logged, so a broker that stays away is logged once.
-        var lastLogged: String?
+        /// Problems logged since the last connect (each is logged once until then).
+        var logged: Set<String> = []
         var connects: UInt64 = 0
         var connectionLosses: UInt64 = 0
         var publishErrors: UInt64 = 0
@@ -127,6 +134,7 @@ extension MQTTBridge: MosquittoEvents {
         // `online` goes first, before the thread is woken to send data.
         let client = condition.withLock { shared.client }
         if let client {
+            client.listenToLog(false)
             _ = client.publish(topic: statusTopic, payload: Self.online, qos: 1, retain: true)
         }
         let first = condition.withLock {
@@ -134,7 +142,7 @@ extension MQTTBridge: MosquittoEvents {
             shared.connectGeneration += 1
             shared.connectionEvents += 1
             shared.connects += 1
-            shared.lastLogged = nil
+            shared.logged.removeAll()
             condition.broadcast()
             return shared.connects == 1
         }
@@ -146,6 +154,7 @@ extension MQTTBridge: MosquittoEvents {
 
     func disconnected(code: Int32, systemError: Int32) {
         let reason = code == 0 ? nil : MosquittoClient.describe(code, systemError: systemError)
+        condition.withLock { shared.client }?.listenToLog(true)
         let wasConnected = condition.withLock {
             let was = shared.connected
             shared.connected = false
@@ -193,18 +202,17 @@ extension MQTTBridge: MosquittoEvents {
     }
 
     func logged(level: MosquittoClient.LogLevel, message: String) {
-        switch level {
-        case .error, .warning: noteError(message)
-        case .other: logger.trace("libmosquitto: \(message)")
-        }
+        noteError(message)
     }
 
-    /// Records `message` as the last error; logs it unless it is the one logged last.
+    /// Records `message` as the last error; logs it unless it was logged since the last
+    /// connect (a broker that stays away is logged once, not at every retry).
     func noteError(_ message: String) {
         let repeated = condition.withLock {
             shared.lastError = message
-            defer { shared.lastLogged = message }
-            return shared.lastLogged == message
+            guard !shared.logged.contains(message) else { return true }
+            if shared.logged.count < 16 { shared.logged.insert(message) }
+            return false
         }
         if !repeated { logger.warning("bridge: \(message)") }
     }

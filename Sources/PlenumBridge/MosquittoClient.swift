@@ -12,7 +12,8 @@ protocol MosquittoEvents: AnyObject, Sendable {
     func published(mid: Int32)
     /// A message arrived on a subscribed topic.
     func received(topic: String, payload: [UInt8], retained: Bool)
-    /// libmosquitto's own log line (errors carry TLS and DNS reasons no callback gives).
+    /// libmosquitto's own error and warning lines (they carry TLS and DNS reasons no callback
+    /// gives), while not connected.
     func logged(level: MosquittoClient.LogLevel, message: String)
 }
 
@@ -25,7 +26,7 @@ protocol MosquittoEvents: AnyObject, Sendable {
 /// its owner keeps it alive for longer than this client.
 final class MosquittoClient: @unchecked Sendable {
     enum LogLevel: Sendable {
-        case error, warning, other
+        case error, warning
     }
 
     private let handle: OpaquePointer
@@ -54,7 +55,7 @@ final class MosquittoClient: @unchecked Sendable {
         mosquitto_disconnect_callback_set(handle, onDisconnect)
         mosquitto_publish_callback_set(handle, onPublish)
         mosquitto_message_callback_set(handle, onMessage)
-        mosquitto_log_callback_set(handle, onLog)
+        listenToLog(true)
     }
 
     deinit {
@@ -132,6 +133,13 @@ final class MosquittoClient: @unchecked Sendable {
         return rc == MOSQ_ERR_SUCCESS.rawValue ? nil : Self.describe(rc)
     }
 
+    /// libmosquitto formats a log line for every packet whenever a log callback is set: the
+    /// bridge listens only while it is not connected (for the reasons a connection fails, such
+    /// as TLS errors), not for every message of a connected session.
+    func listenToLog(_ on: Bool) {
+        mosquitto_log_callback_set(handle, on ? onLog : nil)
+    }
+
     /// Sends DISCONNECT: the broker discards our will. The network thread then ends.
     func disconnect() {
         mosquitto_disconnect(handle)
@@ -203,8 +211,7 @@ private func onLog(
     _ level: Int32,
     _ text: UnsafePointer<CChar>?
 ) {
-    guard let text else { return }
-    let kind: MosquittoClient.LogLevel =
-        level == MOSQ_LOG_ERR ? .error : level == MOSQ_LOG_WARNING ? .warning : .other
+    guard let text, level == MOSQ_LOG_ERR || level == MOSQ_LOG_WARNING else { return }
+    let kind: MosquittoClient.LogLevel = level == MOSQ_LOG_ERR ? .error : .warning
     MosquittoClient.from(userdata)?.events.logged(level: kind, message: String(cString: text))
 }
