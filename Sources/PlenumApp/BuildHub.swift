@@ -89,6 +89,7 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
             return try MQTTBridge(
                 configuration: BridgeConfiguration(bridge, hub: configuration, options: options, epoch: store.epoch),
                 store: store,
+                commands: commands,
                 logger: logger,
                 metrics: metrics
             )
@@ -166,7 +167,10 @@ extension BridgeConfiguration {
             maxInflight: bridge.maxInflight,
             reconnectMinSeconds: bridge.reconnectMinSeconds,
             reconnectMaxSeconds: bridge.reconnectMaxSeconds,
-            batchMilliseconds: bridge.batchMilliseconds
+            batchMilliseconds: bridge.batchMilliseconds,
+            downstream: bridge.downstream.map {
+                Downstream(identity: $0.identity, write: $0.write, maxPending: $0.maxPending)
+            }
         )
     }
 }

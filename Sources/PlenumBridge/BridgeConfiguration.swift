@@ -19,6 +19,23 @@ public struct BridgeConfiguration: Sendable, Equatable {
         }
     }
 
+    /// Writes from the broker (`<topicPrefix><channel path>/set`), off unless given.
+    public struct Downstream: Sendable, Equatable {
+        /// The name the audit shows as `who` for every write through this bridge.
+        public var identity: String
+        /// The channels this bridge's identity may write (its ACL); the devices' `writable:`
+        /// declarations still decide what is writable at all.
+        public var write: [ChannelPattern]
+        /// Writes waiting for their answer, at most; one more is answered `busy` (and audited).
+        public var maxPending: Int
+
+        public init(identity: String, write: [ChannelPattern], maxPending: Int = 16) {
+            self.identity = identity
+            self.write = write
+            self.maxPending = maxPending
+        }
+    }
+
     /// Unique among the hub's bridges; names the status channel `/plenum/bridges/<name>/status`.
     public var name: String
     public var host: String
@@ -49,6 +66,7 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var flushSeconds: Double
     /// The status channel and the gauges are refreshed at most this often (state changes at once).
     public var statusIntervalSeconds: Double
+    public var downstream: Downstream?
 
     public init(
         name: String,
@@ -69,7 +87,8 @@ public struct BridgeConfiguration: Sendable, Equatable {
         reconnectMaxSeconds: Int = 30,
         batchMilliseconds: Int = 5,
         flushSeconds: Double = 2,
-        statusIntervalSeconds: Double = 1
+        statusIntervalSeconds: Double = 1,
+        downstream: Downstream? = nil
     ) {
         self.name = name
         self.host = host
@@ -90,6 +109,7 @@ public struct BridgeConfiguration: Sendable, Equatable {
         self.batchMilliseconds = batchMilliseconds
         self.flushSeconds = flushSeconds
         self.statusIntervalSeconds = statusIntervalSeconds
+        self.downstream = downstream
     }
 
     /// `/**`: every channel.

@@ -1,4 +1,5 @@
 import CoreMetrics
+import PlenumCore
 
 /// What one bridge reports on `/metrics`, each with the dimension `bridge="<name>"`. Counters
 /// advance by the bridge's own totals when it refreshes its status, not per message.
@@ -12,6 +13,8 @@ struct BridgeMetrics: Sendable {
     let connectionLosses: Counter
     let publishErrors: Counter
     let skippedChannels: Counter
+    /// Downstream writes answered, by outcome (`plenum_bridge_writes_total{bridge,result}`).
+    let writes: [String: Counter]
 
     init(bridge: String, factory: any MetricsFactory) {
         let dimensions = [("bridge", bridge)]
@@ -27,6 +30,15 @@ struct BridgeMetrics: Sendable {
             factory: factory
         )
         publishErrors = Counter(label: "plenum_bridge_publish_errors_total", dimensions: dimensions, factory: factory)
+        var writes: [String: Counter] = [:]
+        for code in WriteOutcome.Code.allCases {
+            writes[code.rawValue] = Counter(
+                label: "plenum_bridge_writes_total",
+                dimensions: dimensions + [("result", code.rawValue)],
+                factory: factory
+            )
+        }
+        self.writes = writes
         skippedChannels = Counter(
             label: "plenum_bridge_skipped_channels_total",
             dimensions: dimensions,

@@ -25,9 +25,11 @@ struct BridgeStatus: Equatable {
     /// Channels whose path cannot be an MQTT topic (`+`, `#`) and are not bridged.
     var skipped: UInt64
     var lastError: String?
+    /// Downstream writes answered, by outcome code; nil without downstream.
+    var writes: [String: UInt64]?
 
     var json: JSONValue {
-        .object([
+        var fields: [String: JSONValue] = [
             "state": .string(state.rawValue),
             "connected": .bool(state == .connected),
             "broker": .string(broker),
@@ -40,6 +42,10 @@ struct BridgeStatus: Equatable {
             "connects": .integer(Int64(clamping: connects)),
             "skipped_channels": .integer(Int64(clamping: skipped)),
             "last_error": lastError.map(JSONValue.string) ?? .null,
-        ])
+        ]
+        if let writes {
+            fields["writes"] = .object(writes.mapValues { .integer(Int64(clamping: $0)) })
+        }
+        return .object(fields)
     }
 }

@@ -29,6 +29,7 @@ extension MQTTBridge {
         var losses: UInt64 = 0
         var publishErrors: UInt64 = 0
         var skipped: UInt64 = 0
+        var writes: [String: UInt64] = [:]
     }
 
     func threadMain() {
@@ -94,8 +95,8 @@ extension MQTTBridge {
             condition.withLock {
                 offer(changed, resend: false, &local)
                 offer(resync, resend: true, &local)
-                if !stopping { send(client, &local) }
             }
+            if !stopping { send(client, &local) }
             refreshStatus(&local)
             if stopping { break }
         }
@@ -103,7 +104,13 @@ extension MQTTBridge {
     }
 
     private func makeClient() throws(BridgeError) -> MosquittoClient {
-        let client = try MosquittoClient(clientID: configuration.clientID, mqtt5: false, events: self)
+        // MQTT 5 for downstream writes: its subscription options keep our own messages and
+        // retained commands away; 3.1.1 otherwise, which every broker speaks.
+        let client = try MosquittoClient(
+            clientID: configuration.clientID,
+            mqtt5: configuration.downstream != nil,
+            events: self
+        )
         if configuration.username != nil || configuration.password != nil {
             try client.setCredentials(username: configuration.username, password: configuration.password)
         }
@@ -164,10 +171,14 @@ extension MQTTBridge {
         return true
     }
 
-    /// With the lock held: hands libmosquitto what the window allows.
+    /// Hands libmosquitto what the window allows. The lock is taken per message, not for the
+    /// whole batch: libmosquitto's thread, which writes the messages and reads the
+    /// acknowledgements, needs it in its callbacks and must not wait for a whole batch.
     private func send(_ client: MosquittoClient, _ local: inout Local) {
-        guard shared.connected else { return }
-        while let version = shared.outbox.next() {
+        while true {
+            condition.lock()
+            defer { condition.unlock() }
+            guard shared.connected, let version = shared.outbox.next() else { return }
             guard let topic = local.topics[version.channelID] else { continue }
             local.payload.removeAll(keepingCapacity: true)
             version.appendVersionEntry(to: &local.payload)
@@ -200,12 +211,16 @@ extension MQTTBridge {
         let last = store.drain(feed)
         store.removeFeed(feed)
         let deadline = (try? Deadline(seconds: configuration.flushSeconds)) ?? .now()
+        condition.withLock { offer(last, resend: false, &local) }
+        send(client, &local)
         condition.lock()
-        offer(last, resend: false, &local)
         while shared.connected && !shared.outbox.isIdle && !deadline.hasPassed {
-            send(client, &local)
-            if shared.outbox.isIdle { break }
             condition.wait(until: deadline)
+            if shared.outbox.sendableCount > 0 {
+                condition.unlock()
+                send(client, &local)
+                condition.lock()
+            }
         }
         let unsent = shared.outbox.pendingCount
         if shared.connected,
@@ -248,7 +263,8 @@ extension MQTTBridge {
                 conflated: outbox.conflated,
                 connects: shared.connects,
                 skipped: local.skipped,
-                lastError: shared.lastError
+                lastError: shared.lastError,
+                writes: configuration.downstream == nil ? nil : shared.writes
             )
             let totals = Totals(
                 sent: outbox.acknowledged,
@@ -256,7 +272,8 @@ extension MQTTBridge {
                 connects: shared.connects,
                 losses: shared.connectionLosses,
                 publishErrors: shared.publishErrors,
-                skipped: local.skipped
+                skipped: local.skipped,
+                writes: shared.writes
             )
             return (status, totals)
         }
@@ -273,6 +290,9 @@ extension MQTTBridge {
         metrics.connectionLosses.increment(by: Int64(clamping: totals.losses - previous.losses))
         metrics.publishErrors.increment(by: Int64(clamping: totals.publishErrors - previous.publishErrors))
         metrics.skippedChannels.increment(by: Int64(clamping: totals.skipped - previous.skipped))
+        for (code, count) in totals.writes where count > previous.writes[code, default: 0] {
+            metrics.writes[code]?.increment(by: Int64(clamping: count - previous.writes[code, default: 0]))
+        }
         local.reported = totals
         if status != local.lastStatus {
             local.lastStatus = status

@@ -21,7 +21,8 @@ public import ServiceLifecycle
 /// `MosquittoEvents` callbacks) and the publishers that wake the bridge; everything else is
 /// immutable after `init`.
 ///
-/// Lock order: the bridge's thread holds `condition` while it calls `mosquitto_publish`, which
+/// Lock order: the bridge's thread holds `condition` while it calls `mosquitto_publish` (one
+/// message at a time, so the callbacks never wait for a batch), which
 /// takes libmosquitto's internal mutexes; libmosquitto's thread calls back into the bridge
 /// (taking `condition`) holding only its callback mutex, which `mosquitto_publish` never takes.
 /// The one callback that runs under a mutex `mosquitto_publish` does take — the log callback —
@@ -32,6 +33,8 @@ public final class MQTTBridge: Service, @unchecked Sendable {
     /// `/plenum/bridges/<name>/status`.
     public let statusPath: ChannelPath
     let store: ChannelStore
+    /// Where downstream writes go (nil: the hub takes no writes).
+    let commands: CommandRouter?
     let logger: Logger
     let metrics: BridgeMetrics
     let condition = BridgeCondition()
@@ -60,12 +63,17 @@ public final class MQTTBridge: Service, @unchecked Sendable {
         /// The `offline` message of a graceful shutdown, until acknowledged.
         var offlineMid: Int32?
         var offlineAcknowledged = false
+        /// Downstream writes submitted and not yet answered.
+        var pendingWrites = 0
+        /// Downstream writes answered, by outcome code.
+        var writes: [String: UInt64] = [:]
     }
 
     /// - Throws: `BridgeError.invalidName` when the name cannot name a status channel.
     public init(
         configuration: BridgeConfiguration,
         store: ChannelStore,
+        commands: CommandRouter? = nil,
         logger: Logger,
         metrics: any MetricsFactory
     ) throws(BridgeError) {
@@ -77,6 +85,7 @@ public final class MQTTBridge: Service, @unchecked Sendable {
         self.configuration = configuration
         self.statusPath = statusPath
         self.store = store
+        self.commands = commands
         var logger = logger
         logger[metadataKey: "bridge.name"] = "\(configuration.name)"
         self.logger = logger
@@ -136,6 +145,11 @@ extension MQTTBridge: MosquittoEvents {
         if let client {
             client.listenToLog(false)
             _ = client.publish(topic: statusTopic, payload: Self.online, qos: 1, retain: true)
+            if configuration.downstream != nil,
+                let failure = client.subscribeWithoutRetainedOrLocal(configuration.topicPrefix + "/#", qos: 1)
+            {
+                noteError("cannot subscribe to \(configuration.topicPrefix)/# for writes: \(failure)")
+            }
         }
         let first = condition.withLock {
             shared.connected = true
@@ -197,8 +211,7 @@ extension MQTTBridge: MosquittoEvents {
     }
 
     func received(topic: String, payload: [UInt8], retained: Bool) {
-        // Downstream writes (`<topic_prefix><path>/set`) arrive here once the commands router
-        // exists in PlenumCore; until then the bridge does not subscribe to anything.
+        handleMessage(topic: topic, payload: payload, retained: retained)
     }
 
     func logged(level: MosquittoClient.LogLevel, message: String) {

@@ -35,6 +35,8 @@ public struct BridgeConfig: Sendable, Equatable {
     public var reconnectMaxSeconds: Int
     /// Milliseconds changes are collected before the bridge takes them (default 5).
     public var batchMilliseconds: Int
+    /// `downstream:` — writes from the broker; nil (the default): none.
+    public var downstream: BridgeDownstreamConfig?
 
     public init(name: String, host: String, topicPrefix: String) {
         self.name = name
@@ -53,6 +55,23 @@ public struct BridgeConfig: Sendable, Equatable {
     }
 
     static let everything = try! ChannelPattern("/**")
+}
+
+/// `bridges[].downstream:` — `<topic_prefix><channel path>/set` messages become writes through
+/// the hub's command path, under this identity and these write patterns.
+public struct BridgeDownstreamConfig: Sendable, Equatable {
+    /// The name the audit shows as `who`.
+    public var identity: String
+    /// The channels the bridge may write (the devices' `writable:` still decides what is writable).
+    public var write: [ChannelPattern]
+    /// Writes waiting for their answer, at most. Default 16.
+    public var maxPending: Int
+
+    public init(identity: String, write: [ChannelPattern], maxPending: Int = 16) {
+        self.identity = identity
+        self.write = write
+        self.maxPending = maxPending
+    }
 }
 
 /// `bridges[].tls:` — PEM files, paths resolved against the directory holding hub.yaml.

@@ -7,7 +7,7 @@ extension ConfigDecoder {
     static let bridgeKeys = [
         "name", "host", "port", "client_id", "username", "password_file", "password_env", "tls", "topic_prefix",
         "include", "exclude", "qos", "retain", "keepalive_s", "max_inflight", "reconnect_min_s", "reconnect_max_s",
-        "batch_ms",
+        "batch_ms", "downstream",
     ]
 
     /// `site:`, or the host name made topic-safe.
@@ -144,6 +144,7 @@ extension ConfigDecoder {
             )
         }
         decodeCredentials(map, node, path, into: &bridge)
+        if let n = map["downstream"] { bridge.downstream = decodeDownstream(n, "\(path).downstream") }
         return (bridge, nameNode)
     }
 
@@ -194,6 +195,35 @@ extension ConfigDecoder {
             return nil
         }
         return Redacted(text)
+    }
+
+    private mutating func decodeDownstream(_ node: YAMLNode, _ path: String) -> BridgeDownstreamConfig? {
+        guard let map = mapping(node, path, keys: ["identity", "write", "max_pending"], what: "'downstream'") else {
+            return nil
+        }
+        var complete = true
+        for key in ["identity", "write"] where map[key] == nil {
+            report(.missingKey, node, path, "missing required key '\(key)'")
+            complete = false
+        }
+        var identity: String?
+        if let n = map["identity"], let v = string(n, "\(path).identity") {
+            if Self.isValidDeviceName(v) {
+                identity = v
+            } else {
+                report(
+                    .invalidName,
+                    n,
+                    "\(path).identity",
+                    "'\(v)' is not a valid identity name; use 1-64 letters, digits, '-', '_' or '.'"
+                )
+            }
+        }
+        let write = map["write"].map { patterns($0, "\(path).write") } ?? []
+        var maxPending = 16
+        integer(map["max_pending"], "\(path).max_pending", 1...10_000, into: &maxPending)
+        guard complete, let identity else { return nil }
+        return BridgeDownstreamConfig(identity: identity, write: write, maxPending: maxPending)
     }
 
     private mutating func decodeBridgeTLS(_ node: YAMLNode, _ path: String) -> BridgeTLSConfig? {

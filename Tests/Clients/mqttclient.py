@@ -5,12 +5,12 @@ hub bridges into and reports what it received, as one JSON document on stdout.
 Usage:
   mqttclient.py watch PORT FILTER [FILTER...] [--seconds S] [--until-topic T --until-payload P]
                 [--settle S] [--ready FILE] [--tls CA CERT KEY]
-      Subscribes; stops after --seconds, or once T carried P (exactly), or once nothing arrived
+      Subscribes; stops after --seconds, after --count messages, or once T carried P, or once nothing arrived
       for --settle seconds after the first message (P "*": any payload). Prints {"count": N, "latest": {topic:
       {"payload": text, "retain": bool, "json": parsed-or-null}}, "first": [...up to 20...]}.
       With --ready, touches FILE once subscribed.
-  publish PORT TOPIC PAYLOAD [--tls CA CERT KEY]
-      Publishes one message (QoS 1, not retained) and prints {"published": true}.
+  publish PORT TOPIC PAYLOAD [--retain] [--tls CA CERT KEY]
+      Publishes one message (QoS 1, retained with --retain) and prints {"published": true}.
 """
 
 import argparse
@@ -66,6 +66,8 @@ def watch(args):
                 first.append({"topic": message.topic, "payload": text, "retain": bool(message.retain)})
             if args.until_topic and message.topic == args.until_topic and args.until_payload in (None, "*", text):
                 state["done"] = True
+            if args.count and state["count"] >= args.count:
+                state["done"] = True
 
     client = make_client(args, "plenum-test-watch")
     client.on_connect = on_connect
@@ -96,7 +98,7 @@ def publish(args):
     client = make_client(args, "plenum-test-pub")
     client.connect("127.0.0.1", args.port, keepalive=30)
     client.loop_start()
-    info = client.publish(args.topic, args.payload.encode(), qos=1)
+    info = client.publish(args.topic, args.payload.encode(), qos=1, retain=args.retain)
     info.wait_for_publish(10)
     client.loop_stop()
     client.disconnect()
@@ -114,11 +116,13 @@ def main():
     w.add_argument("--until-topic")
     w.add_argument("--until-payload")
     w.add_argument("--ready")
+    w.add_argument("--count", type=int, default=0)
     w.add_argument("--tls", nargs=3)
     p = sub.add_parser("publish")
     p.add_argument("port", type=int)
     p.add_argument("topic")
     p.add_argument("payload")
+    p.add_argument("--retain", action="store_true")
     p.add_argument("--tls", nargs=3)
     args = parser.parse_args()
     if args.command == "watch":

@@ -328,4 +328,97 @@ import Testing
         #expect(try JSONParser.parse(seen["plenum/plant-a/plant/done"] ?? "")["value"] == a.value("/plant/done"))
         #expect(try JSONParser.parse(seen["plenum/plant-b/plant/done"] ?? "")["value"] == b.value("/plant/done"))
     }
+
+    @Test func setMessagesAreWritesUnderTheBridgesIdentityValidatedAllowedAndAudited() async throws {
+        let broker = try MQTTBroker()
+        let prefix = "plenum/dn/plant/dev"
+        // A retained command left on the broker from before must never be executed.
+        _ = try MQTTClient.run(["publish", String(broker.port), prefix + "/setpoint/set", "9", "--retain"])
+        let hub = try HubDirectory(
+            yaml: """
+                site: dn
+                server: { host: 127.0.0.1 }
+                devices:
+                  - name: dev
+                    script: plugins/bridge_writable.lua
+                    prefix: /plant/dev
+                    writable:
+                      - { channel: setpoint, type: number, min: 0, max: 10 }
+                      - { channel: mode, type: enum, values: [auto, manual] }
+                bridges:
+                  - name: central
+                    host: 127.0.0.1
+                    port: \(broker.port)
+                    include: ["/plant/**"]
+                    reconnect_max_s: 2
+                    downstream: { identity: mqtt-central, write: ["/plant/dev/setpoint"] }
+
+                """,
+            fixtures: ["bridge_writable.lua"]
+        )
+        _ = try #require(try hub.start())
+        #expect(
+            await hub.eventually(timeout: 30) {
+                hub.value("/plenum/bridges/central/status")?["connected"] == .bool(true)
+            },
+            "\(hub.hub?.text ?? "")"
+        )
+        let ready = hub.path + "/subscribed"
+        async let results = offPool {
+            try MQTTClient.run(
+                ["watch", String(broker.port), prefix + "/+/set/result", "--seconds", "30", "--count", "4"]
+                    + ["--ready", ready]
+            )
+        }
+        #expect(await waitForFile(ready))
+        for (topic, payload) in [
+            ("setpoint", #"{"value": 7, "id": "a"}"#), ("setpoint", "15"), ("mode", #""manual""#),
+            ("setpoint", "not json"),
+        ] {
+            _ = try MQTTClient.run(["publish", String(broker.port), prefix + "/\(topic)/set", payload])
+        }
+        let watched = try await results
+        guard case .array(let messages)? = watched["first"] else {
+            Issue.record("no results: \(watched)")
+            return
+        }
+        let answers = messages.compactMap { $0["payload"]?.stringValue.flatMap { try? JSONParser.parse($0) } }
+        #expect(answers.count == 4, "\(messages)")
+        #expect(
+            answers.contains(
+                .object(["channel": .string("/plant/dev/setpoint"), "ok": .bool(true), "id": .string("a")])
+            )
+        )
+        #expect(
+            answers.contains {
+                $0["code"] == .string("out_of_range") && $0["channel"] == .string("/plant/dev/setpoint")
+            }
+        )
+        #expect(answers.contains { $0["code"] == .string("forbidden") && $0["channel"] == .string("/plant/dev/mode") })
+        #expect(answers.contains { $0["code"] == .string("invalid_json") })
+
+        // Only the allowed, valid write reached the device; the stale retained one never did.
+        #expect(
+            await hub.eventually(timeout: 10) {
+                hub.value("/plant/dev/setpoint") == .integer(7) || hub.value("/plant/dev/setpoint") == .double(7)
+            }
+        )
+        #expect(hub.value("/plant/dev/mode") == .string("auto"))
+        // Every attempt that reached the command path is audited under the bridge's identity.
+        let audit = hub.value("/plenum/audit")
+        #expect(audit?["who"] == .string("mqtt-central"))
+        #expect(audit?["via"] == .string("mqtt"))
+        let log = hub.hub?.text ?? ""
+        for result in ["ok", "out_of_range", "forbidden"] {
+            #expect(
+                log.contains("write.result=\(result)") && log.contains("write.via=mqtt"),
+                "\(result) not in the log:\n\(log)"
+            )
+        }
+        #expect(
+            await hub.eventually(timeout: 5) {
+                hub.value("/plenum/bridges/central/status")?["writes"]?["forbidden"] == .integer(1)
+            }
+        )
+    }
 }
