@@ -48,8 +48,9 @@ public enum ConfigSummary {
             lines.append("bridges: \(config.bridges.count)")
             for bridge in config.bridges {
                 let tls = bridge.tls == nil ? "" : ", TLS"
+                let writes = bridge.downstream.map { ", writes as \($0.identity)" } ?? ""
                 lines.append(
-                    "  \(bridge.name)  \(bridge.host):\(bridge.port)  \(bridge.topicPrefix)  qos \(bridge.qos)\(tls)"
+                    "  \(bridge.name)  \(bridge.host):\(bridge.port)  \(bridge.topicPrefix)  qos \(bridge.qos)\(tls)\(writes)"
                 )
             }
         }

@@ -119,4 +119,22 @@ import Testing
             ]
         )
     }
+
+    @Test func downstreamNeedsAnIdentityAndWritePatterns() throws {
+        let config = try load(
+            "bridges:\n  - name: c\n    host: h\n    downstream: { identity: mqtt-c, write: [\"/plant/*/setpoint\"] }\n"
+        )
+        let downstream = try #require(config.bridges.first?.downstream)
+        #expect(downstream.identity == "mqtt-c")
+        #expect(downstream.write.map(\.string) == ["/plant/*/setpoint"])
+        #expect(downstream.maxPending == 16)
+        #expect(try load("bridges:\n  - { name: c, host: h }\n").bridges.first?.downstream == nil)
+        #expect(
+            problems("bridges:\n  - name: c\n    host: h\n    downstream: { identity: \"a b\", max_pending: 0 }\n") == [
+                "hub.yaml:4:17: bridges[0].downstream: missing required key 'write'",
+                "hub.yaml:4:29: bridges[0].downstream.identity: 'a b' is not a valid identity name; use 1-64 letters, digits, '-', '_' or '.'",
+                "hub.yaml:4:49: bridges[0].downstream.max_pending: 0 is out of range; expected an integer from 1 to 10000",
+            ]
+        )
+    }
 }
