@@ -77,7 +77,8 @@ extension MQTTBridge {
                 // A pending feed is drained once `batchMilliseconds` after the previous drain:
                 // publishers then wake the bridge once per batch, not once per publish.
                 let wake = shared.feedPending ? min(local.nextDrain, local.nextStatus) : local.nextStatus
-                if !condition.wait(until: wake) && !shared.feedPending { break }
+                // Timed out for the status (or with nothing pending): refresh it.
+                if !condition.wait(until: wake) && (!shared.feedPending || local.nextStatus.hasPassed) { break }
             }
             let stopping = shared.stopping
             let drain = shared.feedPending && (stopping || local.nextDrain.hasPassed)
