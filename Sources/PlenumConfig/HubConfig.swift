@@ -7,6 +7,10 @@ public struct HubConfig: Sendable, Equatable {
     public var devices: [DeviceConfig]
     public var trends: TrendsConfig
     public var commands: CommandsConfig
+    /// `site:` — names this hub in MQTT topics (`plenum/<site>/…`); default: the host name.
+    public var site: String = "plenum"
+    /// `bridges:` — MQTT brokers the channels are published to (docs/fleet.md).
+    public var bridges: [BridgeConfig] = []
 
     public init(
         server: ServerConfig = .init(),
