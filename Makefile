@@ -2,14 +2,15 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= hub.yaml
-# Debian packages the build needs (C libraries behind CLua, CYAML, CModbus and CSQLite).
-BUILD_DEBS := liblua5.4-dev libyaml-dev libmodbus-dev libsqlite3-dev pkg-config
+# Debian packages the build needs (C libraries behind CLua, CYAML, CModbus, CSQLite and CMosquitto).
+BUILD_DEBS := liblua5.4-dev libyaml-dev libmodbus-dev libsqlite3-dev libmosquitto-dev pkg-config
 # Extra Debian packages the tests need (Python venv for the independent WebSocket client, the
-# Modbus peers and the bacpypes3 BACnet peer; socat for the pty pairs of the Modbus RTU tests;
-# openssl makes the TLS tests' own CA; curl is the REST client of the access-control tests).
-TEST_DEBS := python3-venv socat openssl curl
+# Modbus peers and the bacpypes3 BACnet peer; socat for the pty pairs of the Modbus RTU tests; curl
+# for the REST write tests; the mosquitto broker and openssl for the MQTT bridge tests, with
+# paho-mqtt as their subscriber).
+TEST_DEBS := python3-venv socat curl mosquitto openssl
 VENV := .venv
-PYTHON_PACKAGES := websockets==17.4 pymodbus==3.16.1 pyserial==3.5 bacpypes3==0.0.110
+PYTHON_PACKAGES := websockets==17.4 pymodbus==3.16.1 pyserial==3.5 bacpypes3==0.0.110 paho-mqtt==2.1.0
 
 .PHONY: run test build lint deps test-deps apt-test-debs venv bench fuzz clean
 
@@ -33,14 +34,15 @@ deps:
 	$(call apt_install,$(BUILD_DEBS))
 
 test-deps: deps
-	@python3 -m venv --help >/dev/null 2>&1 && command -v socat >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 && command -v curl >/dev/null 2>&1 || $(MAKE) --no-print-directory apt-test-debs
+	@python3 -m venv --help >/dev/null 2>&1 && command -v socat >/dev/null 2>&1 && command -v curl >/dev/null 2>&1 \
+	  && test -x /usr/sbin/mosquitto && command -v openssl >/dev/null 2>&1 || $(MAKE) --no-print-directory apt-test-debs
 	@$(MAKE) --no-print-directory venv
 
 apt-test-debs:
 	$(call apt_install,$(TEST_DEBS))
 
 venv:
-	@if ! $(VENV)/bin/python -c "import websockets, pymodbus, serial, bacpypes3, sys; sys.exit(websockets.__version__ != \"17.4\" or pymodbus.__version__ != \"3.16.1\" or serial.__version__ != \"3.5\" or bacpypes3.__version__ != \"0.0.110\")" >/dev/null 2>&1; then \
+	@if ! $(VENV)/bin/python -c "import websockets, pymodbus, serial, bacpypes3, paho.mqtt, sys; sys.exit(websockets.__version__ != \"17.4\" or pymodbus.__version__ != \"3.16.1\" or serial.__version__ != \"3.5\" or bacpypes3.__version__ != \"0.0.110\" or paho.mqtt.__version__ != \"2.1.0\")" >/dev/null 2>&1; then \
 	  echo "Creating $(VENV) with $(PYTHON_PACKAGES)"; \
 	  rm -rf $(VENV); python3 -m venv $(VENV) && $(VENV)/bin/pip install -q $(PYTHON_PACKAGES); \
 	fi

@@ -585,6 +585,16 @@ SCENARIOS["write-round-trip"] = write_bench.round_trip_scenario(ROOT, Hub, write
 SCENARIOS["write-round-trip-rest"] = write_bench.round_trip_scenario(ROOT, Hub, write_config, "rest")
 SCENARIOS["write-round-trip-modbus"] = write_bench.modbus_round_trip_scenario(ROOT, Hub, write_config)
 
+# The MQTT bridge: throughput to a local mosquitto, and its share of the plant's CPU (bench/bridge.py).
+import bridge  # noqa: E402
+
+SCENARIOS["bridge-throughput-qos0"] = bridge.throughput_scenario(Hub, write_config, 0)
+SCENARIOS["bridge-throughput-qos1"] = bridge.throughput_scenario(Hub, write_config, 1)
+SCENARIOS["bridge-throughput-qos1-window1000"] = bridge.throughput_scenario(Hub, write_config, 1, max_inflight=1000)
+SCENARIOS["bridge-plant-off"] = bridge.plant_scenario(Hub, write_config, None)
+SCENARIOS["bridge-plant-qos0"] = bridge.plant_scenario(Hub, write_config, 0)
+SCENARIOS["bridge-plant-qos1"] = bridge.plant_scenario(Hub, write_config, 1)
+
 
 def machine():
     cpu = ""

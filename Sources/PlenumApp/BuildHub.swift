@@ -1,4 +1,6 @@
+import Glibc
 public import Logging
+import PlenumBridge
 public import PlenumConfig
 import PlenumCore
 import PlenumDevices
@@ -84,10 +86,26 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
         server: server,
         logger: logger
     )
+    let bridges = configuration.bridges.compactMap { bridge -> MQTTBridge? in
+        do {
+            return try MQTTBridge(
+                configuration: BridgeConfiguration(bridge, hub: configuration, options: options, epoch: store.epoch),
+                store: store,
+                commands: commands,
+                logger: logger,
+                metrics: metrics
+            )
+        } catch {
+            logger.error("bridge \(bridge.name) not built: \(error)")
+            return nil
+        }
+    }
     // Started in this order, shut down in the reverse: SIGHUP handling ends first, then the
-    // server closes every WebSocket with 1001, then the devices stop, then the trend store
-    // writes the last minutes and saves the channels with nothing publishing any more.
-    let services: [any Service] = (trends.map { [$0] } ?? []) + [supervisor, server, reloader]
+    // server closes every WebSocket with 1001, then the devices stop, then the MQTT bridges send
+    // the final versions (the devices' `stopped` statuses among them) and `offline`, so the
+    // broker's retained values are the hub's last ones and nothing follows `offline`; last, the
+    // trend store writes the last minutes and saves the channels with nothing publishing any more.
+    let services: [any Service] = (trends.map { [$0] } ?? []) + bridges + [supervisor, server, reloader]
     return Hub(store: store, supervisor: supervisor, commands: commands, reloader: reloader, services: services)
 }
 
@@ -131,6 +149,51 @@ extension ServerSecurity {
             tls: config.server.tls.map { TLSFiles(certificatePath: $0.certPath, privateKeyPath: $0.keyPath) }
         )
     }
+}
+
+extension BridgeConfiguration {
+    /// A bridge from hub.yaml; the default client id is derived from the machine, the hub's
+    /// configuration file and port (or, without a file, this run's epoch).
+    init(_ bridge: BridgeConfig, hub: HubConfig, options: HubOptions, epoch: String) {
+        let instance =
+            options.configPath.map { "\(absolutePath($0)):\(options.portOverride ?? hub.server.port)" } ?? epoch
+        self.init(
+            name: bridge.name,
+            host: bridge.host,
+            port: bridge.port,
+            clientID: bridge.clientID
+                ?? ClientIdentifier.make(
+                    site: hub.site,
+                    bridge: bridge.name,
+                    machineID: ClientIdentifier.machineID(),
+                    instance: instance
+                ),
+            username: bridge.username,
+            password: bridge.password,
+            tls: bridge.tls.map { TLS(caFile: $0.caFile, certFile: $0.certFile, keyFile: $0.keyFile) },
+            topicPrefix: bridge.topicPrefix,
+            include: bridge.include,
+            exclude: bridge.exclude,
+            qos: bridge.qos,
+            retain: bridge.retain,
+            keepaliveSeconds: bridge.keepaliveSeconds,
+            maxInflight: bridge.maxInflight,
+            reconnectMinSeconds: bridge.reconnectMinSeconds,
+            reconnectMaxSeconds: bridge.reconnectMaxSeconds,
+            batchMilliseconds: bridge.batchMilliseconds,
+            downstream: bridge.downstream.map {
+                Downstream(identity: $0.identity, write: $0.write, maxPending: $0.maxPending)
+            }
+        )
+    }
+}
+
+/// `path` made absolute against the working directory.
+private func absolutePath(_ path: String) -> String {
+    if path.hasPrefix("/") { return path }
+    var buffer = [CChar](repeating: 0, count: 4096)
+    guard getcwd(&buffer, buffer.count) != nil else { return path }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + path
 }
 
 extension HubConfig {

@@ -44,6 +44,17 @@ public enum ConfigSummary {
                 lines.append("  \(padded(channel.path.string, to: pathWidth))  \(describe(channel))  → \(device)")
             }
         }
+        if !config.bridges.isEmpty {
+            lines.append("site: \(config.site)")
+            lines.append("bridges: \(config.bridges.count)")
+            for bridge in config.bridges {
+                let tls = bridge.tls == nil ? "" : ", TLS"
+                let writes = bridge.downstream.map { ", writes as \($0.identity)" } ?? ""
+                lines.append(
+                    "  \(bridge.name)  \(bridge.host):\(bridge.port)  \(bridge.topicPrefix)  qos \(bridge.qos)\(tls)\(writes)"
+                )
+            }
+        }
         return lines.joined(separator: "\n")
     }
 

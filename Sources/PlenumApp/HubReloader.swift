@@ -67,6 +67,9 @@ final class HubReloader: Service, Sendable {
         if next.commands != previous.commands {
             logger.warning("commands settings changed in \(configPath); they take effect at the next restart")
         }
+        if next.bridges != previous.bridges || next.site != previous.site {
+            logger.warning("bridges or site changed in \(configPath); they take effect at the next restart")
+        }
         await supervisor.apply(next.deviceSpecs)
         await supervisor.reloadChangedScripts()
     }

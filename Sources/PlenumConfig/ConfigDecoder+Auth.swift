@@ -100,29 +100,6 @@ extension ConfigDecoder {
         return (AccessPolicy.Token(name: name, hash: hash, grant: grant), nameNode, hashNode)
     }
 
-    /// A list of channel patterns (`[/plant/**, /plenum/devices/*/status]`).
-    private mutating func patterns(_ node: YAMLNode, _ path: String) -> [ChannelPattern] {
-        guard case .sequence(let items) = node.kind else {
-            report(
-                .wrongType,
-                node,
-                path,
-                "expected a list of channel patterns such as [/plant/line1/**], found \(node.typeName)"
-            )
-            return []
-        }
-        var out: [ChannelPattern] = []
-        for (index, item) in items.enumerated() {
-            guard let text = string(item, "\(path)[\(index)]") else { continue }
-            do {
-                out.append(try ChannelPattern(text))
-            } catch {
-                report(.invalidPath, item, "\(path)[\(index)]", "'\(text)' is not a valid channel pattern: \(error)")
-            }
-        }
-        return out
-    }
-
     private mutating func endpointAccess(_ node: YAMLNode, _ path: String) -> AccessPolicy.EndpointAccess? {
         let choices = AccessPolicy.EndpointAccess.allCases.map(\.rawValue)
         guard let text = string(node, path) else { return nil }

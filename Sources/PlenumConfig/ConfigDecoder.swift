@@ -38,14 +38,8 @@ struct ConfigDecoder {
 
     mutating func decodeHub(_ root: YAMLNode) -> HubConfig {
         var config = HubConfig()
-        guard
-            let top = mapping(
-                root,
-                "",
-                keys: ["server", "channels", "devices", "trends", "commands", "auth"],
-                what: "the top level"
-            )
-        else {
+        let keys = ["server", "channels", "devices", "trends", "commands", "site", "bridges", "auth"]
+        guard let top = mapping(root, "", keys: keys, what: "the top level") else {
             return config
         }
         if let node = top["server"] { config.server = decodeServer(node) }
@@ -53,6 +47,8 @@ struct ConfigDecoder {
         if let node = top["devices"] { config.devices = decodeDevices(node) }
         if let node = top["trends"] { config.trends = decodeTrends(node) }
         if let node = top["commands"] { config.commands = decodeCommands(node) }
+        config.site = decodeSite(top["site"])
+        if let node = top["bridges"] { config.bridges = decodeBridges(node, site: config.site) }
         if let node = top["auth"] { config.auth = decodeAuth(node) }
         checkAnonymousBind(config, server: top["server"])
         return config

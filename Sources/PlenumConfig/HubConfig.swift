@@ -9,6 +9,10 @@ public struct HubConfig: Sendable, Equatable {
     public var commands: CommandsConfig
     /// `auth:` — tokens and what they may do; nil when the section is absent (anonymous hub).
     public var auth: AuthConfig?
+    /// `site:` — names this hub in MQTT topics (`plenum/<site>/…`); default: the host name.
+    public var site: String = "plenum"
+    /// `bridges:` — MQTT brokers the channels are published to (docs/fleet.md).
+    public var bridges: [BridgeConfig] = []
 
     public init(
         server: ServerConfig = .init(),

@@ -12,6 +12,8 @@ public final class ChannelVersion: Sendable {
     /// The complete `update` message for clients, encoded once:
     /// `{"type":"update","channel":"/p","version":1,"ts":1700000000000000,"value":...}`.
     public let updateMessage: [UInt8]
+    /// Where `"version":` starts in `updateMessage`.
+    private let versionFieldOffset: Int
 
     /// `valueJSON` is `value.jsonBytes`, encoded by the caller outside the store's lock.
     init(
@@ -33,7 +35,9 @@ public final class ChannelVersion: Sendable {
         message.append(contentsOf: Self.updatePrefix)
         message.append(contentsOf: #""channel":"#.utf8)
         message.append(contentsOf: pathJSON)
-        message.append(contentsOf: #","version":"#.utf8)
+        message.append(UInt8(ascii: ","))
+        self.versionFieldOffset = message.count
+        message.append(contentsOf: #""version":"#.utf8)
         JSONValue.appendDecimal(version, to: &message)
         message.append(contentsOf: #","ts":"#.utf8)
         JSONValue.appendDecimal(timestamp, to: &message)
@@ -50,5 +54,12 @@ public final class ChannelVersion: Sendable {
     public func appendSnapshotEntry(to out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
         out.append(contentsOf: updateMessage[Self.updatePrefix.count...])
+    }
+
+    /// Appends this version without its channel: `{"version":..,"ts":..,"value":..}` (what the
+    /// MQTT bridge publishes on the channel's own topic).
+    public func appendVersionEntry(to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        out.append(contentsOf: updateMessage[versionFieldOffset...])
     }
 }

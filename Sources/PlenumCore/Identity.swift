@@ -10,8 +10,8 @@ public struct Identity: Sendable, Hashable, CustomStringConvertible {
     public let name: String
     /// What the token may read, write and see.
     public let grant: AccessGrant
-    /// The token's hash; nil for the anonymous identity. Two identities with the same key are
-    /// the same token.
+    /// The token's hash; nil for the anonymous identity and for identities configured without a
+    /// token (an MQTT bridge's downstream). Two identities with the same key are the same token.
     public let key: TokenHash?
 
     public init(name: String, grant: AccessGrant, key: TokenHash?) {
@@ -45,7 +45,7 @@ public struct Identity: Sendable, Hashable, CustomStringConvertible {
     public var canReadMetrics: Bool { grant.metrics }
 
     /// Whether this is the hub's anonymous identity (no `auth:` section).
-    public var isAnonymous: Bool { key == nil }
+    public var isAnonymous: Bool { key == nil && name == AccessPolicy.anonymousIdentity.name }
 
     public var description: String { name }
 }

@@ -97,7 +97,7 @@ import Testing
                 "hub.yaml:4:12: auth.metrics: 'everyone' is not one of: any, local, token",
                 "hub.yaml:6:13: auth.tokens[0].name: 'a b' is not a valid token name; use 1-64 letters, digits, '-', '_' or '.' (not 'anonymous')",
                 "hub.yaml:7:13: auth.tokens[0].hash: a sha256: hash has exactly 64 hexadecimal digits after 'sha256:'",
-                "hub.yaml:8:13: auth.tokens[0].read: expected a list of channel patterns such as [/plant/line1/**], found a string",
+                "hub.yaml:8:13: auth.tokens[0].read: expected a list of channel patterns such as [\"/plant/**\"], found a string",
                 "hub.yaml:10:13: auth.tokens[1].hash: 'md5:00' is not a token hash; expected sha256:<64 hex digits> (plenum token new NAME prints one)",
                 "hub.yaml:11:15: auth.tokens[1].write[0]: '/a/**/b' is not a valid channel pattern: '**' may only be the last segment of a pattern",
                 "hub.yaml:14:13: auth.tokens[3].name: token name 'ok' is already used at line 12; names must be unique",

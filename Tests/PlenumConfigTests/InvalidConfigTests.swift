@@ -24,7 +24,7 @@ import Testing
     @Test func unknownKeyGetsADidYouMean() {
         #expect(
             problems("sever:\n  port: 1\ndevices: []\n") == [
-                "hub.yaml:1:1: sever: unknown key 'sever'; did you mean 'server'? (expected one of: server, channels, devices, trends, commands, auth)"
+                "hub.yaml:1:1: sever: unknown key 'sever'; did you mean 'server'? (expected one of: server, channels, devices, trends, commands, site, bridges, auth)"
             ]
         )
     }

@@ -1,0 +1,3 @@
+// libmosquitto (Debian libmosquitto-dev), imported only by PlenumBridge.
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
