@@ -12,6 +12,7 @@ import Testing
     /// channels that appear after the subscribe; a pattern with nothing readable is refused.
     @Test func theACLMatrixHoldsPerChannel() async throws {
         let hub = try await SecuredHub.start()
+        defer { hub.stop() }
         let line1 = secrets["line1"]!
         let cases: [(form: String, token: String, pattern: String)] = [
             ("header", line1, "/**"),
@@ -64,6 +65,7 @@ import Testing
 
     @Test func urlSubscriptionsResumeAndSnapshotsNeverLeakAForbiddenChannel() async throws {
         let hub = try await SecuredHub.start()
+        defer { hub.stop() }
         let line1 = secrets["line1"]!
         let url = try await hub.client("url_subscribe", [line1, "/**", "1.5"])
         #expect(url["types"]?.strings == ["welcome", "subscribed", "snapshot"])
@@ -84,6 +86,7 @@ import Testing
 
     @Test func restAndMetricsFollowThePolicy() async throws {
         let hub = try await SecuredHub.start(auth: "metrics: token")
+        defer { hub.stop() }
         let line1 = secrets["line1"]!
         try await hub.waitForChannel("/plant/line1/a", token: line1)
         let list = try await hub.curl("/api/channels", token: line1)
@@ -114,6 +117,7 @@ import Testing
 
     @Test func browsersFromOtherOriginsAreRefused() async throws {
         let hub = try await SecuredHub.start(server: "allowed_origins: [https://dash.example]")
+        defer { hub.stop() }
         let own = "127.0.0.1:\(hub.port)"
         let cases: [(String?, String)] = [
             (nil, own), ("http://127.0.0.1:3000", own), ("http://evil.example", own), ("null", own),
@@ -128,6 +132,7 @@ import Testing
     /// grant changed too ("access changed"); an unchanged token's connection stays.
     @Test func aReloadClosesRevokedAndChangedTokensWith4003() async throws {
         let hub = try await SecuredHub.start()
+        defer { hub.stop() }
         let base = NSTemporaryDirectory() + "plenum-revoke-\(UUID().uuidString.prefix(8))"
         let (revokedReady, changedReady, keptReady, done) = (base + "-r", base + "-c", base + "-k", base + "-done")
         let (line1, all, status) = (secrets["line1"]!, secrets["all"]!, secrets["status"]!)
@@ -159,6 +164,7 @@ import Testing
     /// count), and little CPU.
     @Test func bruteForceIsRefusedCheaplyAndLoggedOnceASecond() async throws {
         let hub = try await SecuredHub.start()
+        defer { hub.stop() }
         let before = cpuSeconds(hub.hub.pid)
         let result = try await hub.client("brute_force", ["3000", "3"], timeout: 120)
         let after = cpuSeconds(hub.hub.pid)
@@ -204,6 +210,7 @@ import Testing
 
                 """
         )
+        defer { hub.stop() }
         let (writer, line1) = (secrets["spare"]!, secrets["line1"]!)
         let setpoint = "/plant/line1/unit/setpoint"
         let allowed = try await hub.client("write", [writer, setpoint, "7.5"])
@@ -226,6 +233,7 @@ import Testing
     /// The history API answers only what the token may read; `plenum history --token` sends it.
     @Test func historyFollowsThePolicy() async throws {
         let hub = try await SecuredHub.start(devices: "trends:\n  enabled: true\n  path: trends.db\n")
+        defer { hub.stop() }
         let url = "http://127.0.0.1:\(hub.port)"
         let line1 = secrets["line1"]!
         try await hub.waitForChannel("/plant/line1/a", token: line1)
@@ -245,6 +253,7 @@ import Testing
 
     @Test func plenumWatchSendsItsToken() async throws {
         let hub = try await SecuredHub.start()
+        defer { hub.stop() }
         let url = "ws://127.0.0.1:\(hub.port)"
         let watched = try await runPlenum(
             ["watch", "--url", url, "--token", secrets["line1"]!, "--count", "3", "/**"],

@@ -51,7 +51,11 @@ final class SecuredHub: Sendable {
         _ = hub.waitFor("hub started")
     }
 
-    deinit {
+    deinit { stop() }
+
+    /// Kills the hub (SIGKILL: children of `swift test` have SIGTERM blocked) and removes its
+    /// directory. Tests call it in a `defer` as well, so no hub outlives its test.
+    func stop() {
         hub.kill()
         try? FileManager.default.removeItem(atPath: directory)
     }

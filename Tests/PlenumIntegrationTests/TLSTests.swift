@@ -49,6 +49,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: certificates.directory) }
         let tls = "tls: {cert: \(certificates.directory)/hub.crt, key: \(certificates.directory)/hub.key}"
         let hub = try await SecuredHub.start(server: tls)
+        defer { hub.stop() }
         #expect(hub.hub.text.contains("listening on https://127.0.0.1:"))
         let line1 = SecuredHub.secrets["line1"]!
         try await hub.waitForChannel("/plant/line1/a", token: line1, ca: certificates.ca)
@@ -89,6 +90,7 @@ import Testing
         let hub = try await SecuredHub.start(
             server: "tls: {cert: \(certificates.directory)/hub.crt, key: \(certificates.directory)/hub.key}"
         )
+        defer { hub.stop() }
         let before = hub.hub.text.split(separator: "\n").count
         let result = try await hub.client("tls_rude_clients", [certificates.ca, "60"])
         #expect(result["after"] == .integer(200))
