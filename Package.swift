@@ -17,6 +17,13 @@ let package = Package(
         .executable(name: "plenum-loadgen", targets: ["plenum-loadgen"]),
         .executable(name: "plenum-trendbench", targets: ["plenum-trendbench"]),
     ],
+    traits: [
+        .trait(
+            name: "TLS",
+            description: "HTTPS and wss:// through swift-nio-ssl (server.tls in hub.yaml); off: a plaintext-only hub"
+        ),
+        .default(enabledTraits: ["TLS"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -24,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -89,6 +97,7 @@ let package = Package(
             name: "PlenumServer",
             dependencies: nio + [
                 "PlenumCore",
+                .product(name: "NIOSSL", package: "swift-nio-ssl", condition: .when(traits: ["TLS"])),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

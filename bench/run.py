@@ -102,10 +102,11 @@ class Hub:
                 self.process.wait()
 
 
-def loadgen(hub, connections, patterns, duration, warmup=2.0):
+def loadgen(hub, connections, patterns, duration, warmup=2.0, token=None):
     out = subprocess.run(
         [LOADGEN, "--port", str(hub.port), "--connections", str(connections), "--patterns", patterns,
-         "--duration", str(duration), "--warmup", str(warmup), "--server-pid", str(hub.pid)],
+         "--duration", str(duration), "--warmup", str(warmup), "--server-pid", str(hub.pid)]
+        + (["--token", token] if token else []),
         capture_output=True, text=True, timeout=duration + warmup + 300,
     )
     if out.returncode != 0:
@@ -134,19 +135,38 @@ def trends_yaml(raw=False):
     return "trends:\n  enabled: true\n  path: trends.db\n" + ("  raw: true\n" if raw else "")
 
 
-def plant(duration=15, trends=False):
+# Tokens of the plant-auth scenario: the unit clients read /plant/**, the dashboards subscribe to
+# /** but may read only /plant/** (so the per-channel check filters the /plenum status channels).
+BENCH_TOKENS = {"units": "bench-units-token-0123456789abcdefghijklmnopq",
+                "dash": "bench-dash-token-0123456789abcdefghijklmnopqrs"}
+
+
+def auth_yaml():
+    import hashlib
+    text = "auth:\n  tokens:\n"
+    for name, secret in BENCH_TOKENS.items():
+        text += (f"    - name: {name}\n      hash: sha256:{hashlib.sha256(secret.encode()).hexdigest()}\n"
+                 f"      read: [/plant/**]\n")
+    return text
+
+
+def plant(duration=15, trends=False, auth=False):
+    """The plant: 10 devices × 50 units × 20 points at 1 Hz, 1,000 clients on one unit each and
+    10 dashboards on /**; with `auth`, every client holds a token (per-channel ACL on)."""
     def run():
         with tempfile.TemporaryDirectory() as d:
             devices = PLANT_10K
-            config = write_config(d, 10, devices, extra=trends_yaml() if trends else "")
+            extra = (trends_yaml() if trends else "") + (auth_yaml() if auth else "")
+            config = write_config(d, 10, devices, extra=extra)
             hub = Hub(config)
             try:
                 patterns = ",".join(f"/plant/unit-{u}/**" for u in range(1, 501))
+                token = ["--token", BENCH_TOKENS["units"]] if auth else []
                 main = subprocess.Popen(
                     [LOADGEN, "--port", str(hub.port), "--connections", "1000", "--patterns", patterns,
-                     "--duration", str(duration), "--warmup", "3", "--server-pid", str(hub.pid)],
+                     "--duration", str(duration), "--warmup", "3", "--server-pid", str(hub.pid)] + token,
                     stdout=subprocess.PIPE, text=True)
-                dash = loadgen(hub, 10, "/**", duration, warmup=3)
+                dash = loadgen(hub, 10, "/**", duration, warmup=3, token=BENCH_TOKENS["dash"] if auth else None)
                 result = json.loads(main.communicate(timeout=duration + 300)[0])
                 result["dashboards"] = {k: dash[k] for k in ("messages", "msgs_per_s", "latency_us")}
                 return result
@@ -245,6 +265,48 @@ def history_query(channels=1000, days=30, runs=200):
                              "response_bytes": len(body)}}
         finally:
             hub.stop()
+    return run
+
+
+def brute_force(rate=1000, duration=10):
+    """`rate` requests a second with wrong tokens (GET /api/channels, Bearer, keep-alive) against a
+    hub with tokens: the hub's CPU over the run and the log lines it wrote about them."""
+    def run():
+        with tempfile.TemporaryDirectory() as d:
+            config = write_config(d, 10, [], extra=auth_yaml())
+            process = subprocess.Popen(
+                [PLENUM, "run", "--config", config], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                port = None
+                deadline = time.time() + 30
+                while port is None and time.time() < deadline:
+                    m = re.search(r"listening on http://[^:]+:(\d+)", process.stdout.readline())
+                    port = int(m.group(1)) if m else None
+                hub = type("H", (), {"pid": process.pid})()
+                cpu0 = Hub.cpu_seconds(hub)
+                sock = socket.create_connection(("127.0.0.1", port))
+                start = time.monotonic()
+                sent = 0
+                for i in range(rate * duration):
+                    sock.sendall(f"GET /api/channels HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {os.urandom(32).hex()}\r\n\r\n".encode())
+                    data = b""
+                    while b"}" not in data:
+                        data += sock.recv(4096)
+                    sent += 1
+                    pause = start + (i + 1) / rate - time.monotonic()
+                    if pause > 0:
+                        time.sleep(pause)
+                elapsed = time.monotonic() - start
+                cpu = Hub.cpu_seconds(hub) - cpu0
+                sock.close()
+                time.sleep(1.5)
+            finally:
+                process.send_signal(signal.SIGTERM)
+                output = process.communicate(timeout=20)[0]
+            lines = [l for l in output.splitlines() if "since the last report" in l]
+            return {"attempts": sent, "seconds": round(elapsed, 2), "attempts_per_s": round(sent / elapsed),
+                    "hub_cpu_s": round(cpu, 3), "hub_cpu_pct": round(100 * cpu / elapsed, 1),
+                    "cpu_us_per_attempt": round(1e6 * cpu / sent, 1), "log_lines": len(lines)}
     return run
 
 
@@ -491,6 +553,8 @@ SCENARIOS = {
     "batch": pump_scenario(10, 1000, 100, channels=10),
     "overload": pump_scenario(10, 1000, 10000, duration=60),
     "plant": plant(),
+    "plant-auth": plant(auth=True),
+    "auth-brute-force": brute_force(),
     "plant-trends": plant(trends=True),
     "trends-10k-off": trend_writer(False),
     "trends-10k-aggregates": trend_writer(True),

@@ -67,6 +67,7 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
         configuration: serverConfiguration,
         store: store,
         logger: logger,
+        security: ServerSecurity(configuration),
         metrics: PushMetrics(factory: metrics),
         metricsText: { registry.emitToBuffer() },
         isReady: { progress.devicesStarted },
@@ -82,6 +83,7 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
         configuration: configuration,
         configPath: options.configPath,
         supervisor: supervisor,
+        server: server,
         logger: logger
     )
     let bridges = configuration.bridges.compactMap { bridge -> MQTTBridge? in
@@ -134,6 +136,17 @@ extension ServerConfiguration {
             idleTimeoutMilliseconds: server.idleTimeoutMilliseconds,
             pingIntervalMilliseconds: server.pingIntervalMilliseconds,
             maxPendingWrites: server.maxPendingWrites
+        )
+    }
+}
+
+extension ServerSecurity {
+    /// `auth:`, `server.allowed_origins` and `server.tls`: what a reload may change.
+    init(_ config: HubConfig) {
+        self.init(
+            policy: config.accessPolicy,
+            allowedOrigins: config.server.allowedOrigins,
+            tls: config.server.tls.map { TLSFiles(certificatePath: $0.certPath, privateKeyPath: $0.keyPath) }
         )
     }
 }

@@ -11,6 +11,7 @@ public enum ConfigSummary {
             "server: \(server.host):\(server.port), tick \(server.tickMilliseconds) ms, "
                 + "up to \(server.maxConnections) connections"
         )
+        lines.append("access: \(access(config))")
         lines.append("channels: history \(config.channels.history) versions")
         let trends = config.trends
         if trends.enabled {
@@ -55,6 +56,20 @@ public enum ConfigSummary {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `2 tokens (dashboard, control), TLS` or `anonymous, this machine only`.
+    private static func access(_ config: HubConfig) -> String {
+        var parts: [String]
+        if let auth = config.auth {
+            let names = auth.tokens.map(\.name).joined(separator: ", ")
+            parts = ["\(auth.tokens.count) token\(auth.tokens.count == 1 ? "" : "s") (\(names))"]
+            parts.append("metrics \(auth.metrics.rawValue), health \(auth.health.rawValue)")
+        } else {
+            parts = [config.server.bindsLoopbackOnly ? "anonymous, this machine only" : "anonymous (allow_anonymous)"]
+        }
+        parts.append(config.server.tls == nil ? "plaintext" : "TLS")
+        return parts.joined(separator: ", ")
     }
 
     /// `number 4…12`, `enum auto|on|off`, `boolean, 6 per 60 s, timeout 10 s`.

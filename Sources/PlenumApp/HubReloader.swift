@@ -1,6 +1,7 @@
 import Logging
 import PlenumConfig
 import PlenumDevices
+import PlenumServer
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
@@ -13,12 +14,20 @@ final class HubReloader: Service, Sendable {
     private let configuration: Mutex<HubConfig>
     private let configPath: String?
     private let supervisor: DeviceSupervisor
+    private let server: PushServer
     private let logger: Logger
 
-    init(configuration: HubConfig, configPath: String?, supervisor: DeviceSupervisor, logger: Logger) {
+    init(
+        configuration: HubConfig,
+        configPath: String?,
+        supervisor: DeviceSupervisor,
+        server: PushServer,
+        logger: Logger
+    ) {
         self.configuration = Mutex(configuration)
         self.configPath = configPath
         self.supervisor = supervisor
+        self.server = server
         self.logger = logger
     }
 
@@ -47,7 +56,9 @@ final class HubReloader: Service, Sendable {
             defer { config = next }
             return config
         }
-        if next.server != previous.server {
+        // Tokens, allowed origins and the certificate apply now (revoked tokens' clients get 4003).
+        server.reloadSecurity(ServerSecurity(next))
+        if next.server.restartSettings != previous.server.restartSettings {
             logger.warning("server settings changed in \(configPath); they take effect at the next restart")
         }
         if next.trends != previous.trends {

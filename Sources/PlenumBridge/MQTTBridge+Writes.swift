@@ -47,9 +47,11 @@ extension MQTTBridge {
         }
         let id = wrapperID
         let request = WriteRequest(channel: channel, value: value, via: "mqtt")
-        let caller = CommandCaller(name: downstream.identity) { path in
-            downstream.write.contains { $0.matches(path) }
-        }
+        // The access policy's answer, as for a WebSocket or REST client: per channel, by the
+        // downstream's `write:` patterns, audited under its identity.
+        let caller = CommandCaller(
+            Identity(name: downstream.identity, grant: AccessGrant(read: [], write: downstream.write), key: nil)
+        )
         let respond: @Sendable (WriteOutcome) -> Void = { [self] outcome in
             condition.withLock {
                 shared.pendingWrites -= 1

@@ -25,17 +25,24 @@ public final class ChannelWatcher: Sendable {
 
     public init() {}
 
-    /// Connects to `url` (`ws://host:port`), subscribes to `patterns`, and calls `onEvent` on the
-    /// connection's event loop until it returns false or the connection ends.
+    /// Connects to `url` (`ws://host:port`) with `token` (if any), subscribes to `patterns`, and
+    /// calls `onEvent` on the connection's event loop until it returns false or the connection ends.
     public func watch(
         url: String,
+        token: String? = nil,
         patterns: [ChannelPattern],
         onEvent: @escaping @Sendable (Event) -> Bool
     ) async throws {
         let (host, port) = try Self.address(of: url)
         let channel: Channel
         do {
-            channel = try await WebSocketConnector.connect(host: host, port: port, path: "/ws", group: group) { _ in
+            channel = try await WebSocketConnector.connect(
+                host: host,
+                port: port,
+                path: "/ws",
+                token: token,
+                group: group
+            ) { _ in
                 [WatchHandler(patterns: patterns, onEvent: onEvent)]
             }
         } catch let refused as WebSocketConnector.Refused {

@@ -34,6 +34,7 @@ public struct HistoryClient: Sendable {
         channel: ChannelPath,
         parameters: [(String, String)],
         accept: String = "application/json",
+        token: String? = nil,
         timeoutSeconds: Int64 = 60
     ) async throws -> Response {
         let (host, port) = try Self.address(of: url)
@@ -45,12 +46,9 @@ public struct HistoryClient: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { group.shutdownGracefully { _ in } }
         let promise = group.next().makePromise(of: Response.self)
-        let head = HTTPRequestHead(
-            version: .http1_1,
-            method: .GET,
-            uri: target,
-            headers: ["Host": "\(host):\(port)", "Accept": accept, "Connection": "close"]
-        )
+        var headers: HTTPHeaders = ["Host": "\(host):\(port)", "Accept": accept, "Connection": "close"]
+        if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target, headers: headers)
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in

@@ -32,6 +32,7 @@ public enum WebSocketConnector {
         host: String,
         port: Int,
         path: String,
+        token: String? = nil,
         group: EventLoopGroup,
         handlers: @escaping @Sendable (Channel) throws -> [ChannelHandler]
     ) async throws -> Channel {
@@ -62,7 +63,7 @@ public enum WebSocketConnector {
                         withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in })
                     )
                     try channel.pipeline.syncOperations.addHandler(
-                        UpgradeRequester(path: path, host: hostHeader, outcome: upgraded)
+                        UpgradeRequester(path: path, host: hostHeader, token: token, outcome: upgraded)
                     )
                 }
             }
@@ -86,14 +87,17 @@ final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHandler {
 
     private let path: String
     private let host: String
+    /// Sent as `Authorization: Bearer`.
+    private let token: String?
     private let outcome: EventLoopPromise<Void>
     private var response: HTTPResponseHead?
     private var body: [UInt8] = []
     private var failed = false
 
-    init(path: String, host: String, outcome: EventLoopPromise<Void>) {
+    init(path: String, host: String, token: String? = nil, outcome: EventLoopPromise<Void>) {
         self.path = path
         self.host = host
+        self.token = token
         self.outcome = outcome
     }
 
@@ -101,6 +105,7 @@ final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHandler {
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: host)
         headers.add(name: "Content-Length", value: "0")
+        if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

@@ -38,7 +38,7 @@ struct ConfigDecoder {
 
     mutating func decodeHub(_ root: YAMLNode) -> HubConfig {
         var config = HubConfig()
-        let keys = ["server", "channels", "devices", "trends", "commands", "site", "bridges"]
+        let keys = ["server", "channels", "devices", "trends", "commands", "site", "bridges", "auth"]
         guard let top = mapping(root, "", keys: keys, what: "the top level") else {
             return config
         }
@@ -49,17 +49,21 @@ struct ConfigDecoder {
         if let node = top["commands"] { config.commands = decodeCommands(node) }
         config.site = decodeSite(top["site"])
         if let node = top["bridges"] { config.bridges = decodeBridges(node, site: config.site) }
+        if let node = top["auth"] { config.auth = decodeAuth(node) }
+        checkAnonymousBind(config, server: top["server"])
         return config
     }
 
     private mutating func decodeServer(_ node: YAMLNode) -> ServerConfig {
         var server = ServerConfig()
-        let keys = [
-            "host", "port", "tick_ms", "event_loops", "max_connections", "max_subscriptions", "max_message_bytes",
-            "max_pending_bytes", "max_subscription_bytes", "header_timeout_ms", "idle_timeout_ms", "ping_interval_ms",
-            "max_pending_writes",
-        ]
+        let keys =
+            [
+                "host", "port", "tick_ms", "event_loops", "max_connections", "max_subscriptions", "max_message_bytes",
+                "max_pending_bytes", "max_subscription_bytes", "header_timeout_ms", "idle_timeout_ms",
+                "ping_interval_ms", "max_pending_writes",
+            ] + Self.serverSecurityKeys
         guard let map = mapping(node, "server", keys: keys, what: "'server'") else { return server }
+        decodeServerSecurity(map, into: &server)
         if let n = map["host"], let v = string(n, "server.host") {
             if v.isEmpty || v.contains(where: \.isWhitespace) {
                 report(

@@ -24,6 +24,11 @@ public struct ConfigDiagnostic: Sendable, Equatable, CustomStringConvertible {
         case duplicateName
         case duplicatePrefix
         case missingScript
+        case missingFile
+        /// A setting that would expose the hub (an anonymous hub on a network address).
+        case insecure
+        /// A feature this build does not have (TLS without the `TLS` trait).
+        case unsupported
     }
 
     public let code: Code

@@ -7,6 +7,8 @@ public struct HubConfig: Sendable, Equatable {
     public var devices: [DeviceConfig]
     public var trends: TrendsConfig
     public var commands: CommandsConfig
+    /// `auth:` — tokens and what they may do; nil when the section is absent (anonymous hub).
+    public var auth: AuthConfig?
     /// `site:` — names this hub in MQTT topics (`plenum/<site>/…`); default: the host name.
     public var site: String = "plenum"
     /// `bridges:` — MQTT brokers the channels are published to (docs/fleet.md).
@@ -17,13 +19,15 @@ public struct HubConfig: Sendable, Equatable {
         channels: ChannelsConfig = .init(),
         devices: [DeviceConfig] = [],
         trends: TrendsConfig = .init(),
-        commands: CommandsConfig = .init()
+        commands: CommandsConfig = .init(),
+        auth: AuthConfig? = nil
     ) {
         self.server = server
         self.channels = channels
         self.devices = devices
         self.trends = trends
         self.commands = commands
+        self.auth = auth
     }
 }
 
@@ -41,8 +45,9 @@ public struct CommandsConfig: Sendable, Equatable {
 
 /// `server:` — the WebSocket/HTTP listener and the push tick.
 public struct ServerConfig: Sendable, Equatable {
-    /// Address to listen on. Default `0.0.0.0` (every interface: clients are on the plant network).
-    public var host: String = "0.0.0.0"
+    /// Address to listen on. Default `127.0.0.1` (this machine only); another address needs an
+    /// `auth:` section or `allow_anonymous: true` (docs/security.md).
+    public var host: String = "127.0.0.1"
     /// TCP port; 0 picks a free port (tests). Default 8080.
     public var port: Int = 8080
     /// Push tick in milliseconds; 0 pushes as soon as published (coalesced per event loop). Default 10.
@@ -68,6 +73,13 @@ public struct ServerConfig: Sendable, Equatable {
     /// Writes one WebSocket connection may have waiting for their answer; beyond, `busy`.
     /// Default 16.
     public var maxPendingWrites: Int = 16
+    /// Serve without `auth:` on an address other than loopback. Default false.
+    public var allowAnonymous = false
+    /// Browser origins (`https://dashboard.example:8443`, `null`, or `*`) allowed to open a
+    /// WebSocket besides pages served from the hub's own host. Default none.
+    public var allowedOrigins: [String] = []
+    /// `tls:` — serve HTTPS and `wss://` with this certificate; nil serves plaintext.
+    public var tls: TLSConfig?
 
     /// What each key accepts (docs/configuration.md has the same table).
     public static let portRange = 0...65_535
@@ -79,6 +91,15 @@ public struct ServerConfig: Sendable, Equatable {
     public static let maxPendingBytesRange = 4_096...1_073_741_824
 
     public init() {}
+
+    /// The settings a reload cannot change (everything but `allowed_origins` and `tls`, which
+    /// SIGHUP applies).
+    public var restartSettings: ServerConfig {
+        var settings = self
+        settings.allowedOrigins = []
+        settings.tls = nil
+        return settings
+    }
 }
 
 /// `channels:` — per-channel history.

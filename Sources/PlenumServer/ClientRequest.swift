@@ -7,7 +7,10 @@ enum ClientRequest: Equatable {
     case ping(id: JSONValue?)
     case write(ChannelPath, value: JSONValue, id: JSONValue?)
 
-    static let ops = ["subscribe", "unsubscribe", "ping", "write"]
+    /// `{"op":"auth","token":"…"}`: the first message of a connection that opened without a token.
+    case auth(token: String, id: JSONValue?)
+
+    static let ops = ["subscribe", "unsubscribe", "ping", "write", "auth"]
 
     /// Parses one text message; a failure names the problem for an `error` reply. A list of more
     /// than `maxChannels` channels is refused before any of them is parsed.
@@ -31,6 +34,11 @@ enum ClientRequest: Equatable {
         switch op {
         case "ping":
             return .success(.ping(id: id))
+        case "auth":
+            guard case .string(let token)? = object["token"] else {
+                return .failure(ProtocolError(.invalidMessage, "\"auth\" needs \"token\": a string", id: id))
+            }
+            return .success(.auth(token: token, id: id))
         case "write":
             guard case .string(let text)? = object["channel"] else {
                 return .failure(
@@ -139,6 +147,8 @@ struct ProtocolError: Error, Equatable {
         case badPattern = "bad_pattern"
         case tooManySubscriptions = "too_many_subscriptions"
         case binaryUnsupported = "binary_unsupported"
+        /// The connection's token may read nothing a requested pattern matches.
+        case forbidden
     }
 
     var code: Code

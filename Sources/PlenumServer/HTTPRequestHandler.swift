@@ -31,8 +31,6 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var body: [UInt8]? = []
     /// A complete request whose answer waits until the connection is writable again.
     private var deferred: (head: HTTPRequestHead, body: [UInt8]?)?
-    /// Who writes through this connection. Anonymous until authentication sets it.
-    var caller = CommandCaller.anonymous
     private var timer: Scheduled<Void>?
 
     init(
@@ -112,6 +110,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         // Malformed requests have been answered 400 by NIO's `HTTPServerProtocolErrorHandler`
         // (a second answer here would be a response without a request).
         if error is NIOWebSocketUpgradeError { return }
+        // A TLS client that leaves without close_notify (or fails the handshake) lands here
+        // too: the connection is closed, nothing is logged per connection.
         context.close(promise: nil)
     }
 
@@ -124,7 +124,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             response.closes = true
             return respond(context: context, head: head, response)
         }
-        switch routes.history(head) {
+        let remote = context.channel.remoteAddress
+        switch routes.history(head, from: remote) {
         case nil:
             break
         case .respond(let response)?:
@@ -148,12 +149,24 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             response.closes = true
             return respond(context: context, head: head, response)
         }
+        // Who writes: the request's token, checked before the body is looked at (then per channel
+        // by the router, and audited by name).
+        var writer: CommandCaller?
+        if head.method == .PUT {
+            guard case .identified(let identity)? = routes.caller(of: head, from: remote) else {
+                return respond(context: context, head: head, RequestAccess.unauthorized("no valid token"))
+            }
+            writer = CommandCaller(identity)
+        }
         switch routes.write(head, body: body) {
         case nil:
-            respond(context: context, head: head, routes.route(head))
+            respond(context: context, head: head, routes.route(head, from: remote))
         case .respond(let response)?:
             respond(context: context, head: head, response)
         case .submit(let commands, let write)?:
+            guard let caller = writer else {
+                return respond(context: context, head: head, RequestAccess.unauthorized("no valid token"))
+            }
             // Answered when the device has (or the timeout); the next request waits meanwhile.
             let eventLoop = context.eventLoop
             let bound = NIOLoopBound((self, context), eventLoop: eventLoop)

@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 import PlenumCore
 
@@ -14,11 +15,16 @@ extension HTTPRoutes {
     }
 
     /// Nil when `head` is not for `/api/history…`.
-    func history(_ head: HTTPRequestHead) -> HistoryRouting? {
+    func history(_ head: HTTPRequestHead, from remote: SocketAddress? = nil) -> HistoryRouting? {
         let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let path = parts.first ?? ""
         guard path == "/api/history" || path.hasPrefix("/api/history/") else { return nil }
         guard head.method == .GET || head.method == .HEAD else { return .respond(.methodNotAllowed) }
+        // Who asks, before anything about the channel is looked at (401 before 400).
+        guard let caller = caller(of: head, from: remote) else {
+            return .respond(RequestAccess.unauthorized("unknown token"))
+        }
+        guard case .identified = caller else { return .respond(RequestAccess.unauthorized("no token")) }
         let channel = String(path.dropFirst("/api/history".count))
         let query: HistoryQuery
         do throws(HistoryError) {
@@ -33,8 +39,8 @@ extension HTTPRoutes {
         } catch {
             return .respond(Self.historyResponse(.failure(error), csv: false))
         }
-        // When auth exists, the channel's read permission is checked here, once for the route
-        // (as for GET /api/channels/<path>): no second check anywhere else.
+        // The channel's read permission, by the same check as GET /api/channels/<path>.
+        if let refusal = readable(query.channel, by: caller) { return .respond(refusal) }
         guard let history else {
             let error = HistoryError(.disabled, "trends are off; set trends.enabled: true in hub.yaml")
             return .respond(Self.historyResponse(.failure(error), csv: false))

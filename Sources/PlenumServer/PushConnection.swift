@@ -9,6 +9,9 @@ final class PushConnection: IndexedSubscriber {
     /// NIO's frame encoder, so pre-built frame bytes go straight to the socket.
     let output: ChannelHandlerContext
     var subscriptions: SubscriptionSet
+    /// Who this is; nil until the connection has authenticated (`{"op":"auth"}`), and then
+    /// fixed: a reload that changes it closes the connection (`PushScheduler.apply(_:)`).
+    private(set) var identity: Identity?
     /// Channel id → this connection's entry in the scheduler's `SubscriberIndex` (which owns it).
     var slots: [Int: Int] = [:]
     /// Mirrors `Channel.isWritable`; while false, updates are owed instead of written.
@@ -36,6 +39,20 @@ final class PushConnection: IndexedSubscriber {
     }
 
     var channel: Channel { output.channel }
+
+    /// Sets who this connection is (once); its subscriptions are judged by it from now on.
+    func authenticate(as identity: Identity) {
+        self.identity = identity
+        subscriptions.reader = identity
+        caller = CommandCaller(identity)
+    }
+
+    /// Whether `path` may be attached to this connection: the per-channel access check, made
+    /// when a channel is attached (subscribe, a channel that appears, a snapshot, a replay) —
+    /// never per pushed update.
+    func mayReceive(_ path: ChannelPath) -> Bool {
+        identity?.canRead(path) ?? false
+    }
 
     /// The one write path of every byte sent to a client: one frame (or several joined), then a
     /// flush — one syscall. Callers have checked the slow-consumer cap (`PushScheduler.mayQueue`).

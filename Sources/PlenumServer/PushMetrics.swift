@@ -13,6 +13,9 @@ public struct PushMetrics: Sendable {
     let slowConsumerCloses: Counter
     let acceptErrors: Counter
     let tickDuration: Timer
+    /// Requests and connections that presented an unknown token.
+    let authFailures: Counter
+    private let accessCloses: [UInt16: Counter]
     private let protocolErrors: [String: Counter]
     private let timeouts: [String: Counter]
     private let writes: [String: Counter]
@@ -35,6 +38,16 @@ public struct PushMetrics: Sendable {
         slowConsumerCloses = Counter(label: "plenum_ws_slow_consumer_closes_total", dimensions: [], factory: factory)
         acceptErrors = Counter(label: "plenum_server_accept_errors_total", dimensions: [], factory: factory)
         tickDuration = Timer(label: "plenum_tick_duration_seconds", dimensions: [], factory: factory)
+        authFailures = Counter(label: "plenum_auth_failures_total", dimensions: [], factory: factory)
+        var accessCloses: [UInt16: Counter] = [:]
+        for code in [ServerFrame.CloseCode.unauthorized, .revoked] {
+            accessCloses[code.rawValue] = Counter(
+                label: "plenum_ws_access_closes_total",
+                dimensions: [("code", "\(code.rawValue)")],
+                factory: factory
+            )
+        }
+        self.accessCloses = accessCloses
         var errors: [String: Counter] = [:]
         for kind in Self.errorKinds {
             errors[kind] = Counter(
@@ -72,6 +85,9 @@ public struct PushMetrics: Sendable {
     func protocolClose(_ code: ServerFrame.CloseCode) { protocolErrors[code.metricKind]?.increment() }
 
     func timeout(_ kind: String) { timeouts[kind]?.increment() }
+
+    /// A connection closed with 4001 (no valid token) or 4003 (revoked).
+    func accessClose(_ code: ServerFrame.CloseCode) { accessCloses[code.rawValue]?.increment() }
 }
 
 extension ServerFrame.CloseCode {

@@ -32,7 +32,17 @@ extension PushScheduler {
     private func indexPatterns(_ patterns: [ChannelPattern], for connection: PushConnection) {
         metrics.subscriptions.increment(by: Double(patterns.count))
         for pattern in patterns { index.hold(pattern, by: connection) }
-        for version in versions(matching: patterns) { index.attach(connection, to: version.channelID) }
+        for version in versions(matching: patterns, for: connection) { index.attach(connection, to: version.channelID) }
+    }
+
+    /// The newest version of every channel matching any of `patterns` that `connection` may
+    /// read, once each, sorted by path: what a subscribe attaches, a snapshot lists and a resume
+    /// replays — so none of them can carry a channel the connection's token may not read.
+    func versions(matching patterns: [ChannelPattern], for connection: PushConnection) -> [ChannelVersion] {
+        let all = versions(matching: patterns)
+        guard let identity = connection.identity else { return [] }
+        if identity.grant.read.isEmpty { return [] }
+        return patterns.allSatisfy(identity.canRead(allOf:)) ? all : all.filter { identity.canRead($0.path) }
     }
 
     /// The newest version of every channel matching any of `patterns`, once each, sorted by
@@ -86,7 +96,7 @@ extension PushScheduler {
     }
 
     private func sendSnapshot(_ patterns: [ChannelPattern], id: JSONValue?, to connection: PushConnection) {
-        let versions = versions(matching: patterns)
+        let versions = versions(matching: patterns, for: connection)
         for version in versions { markSent(version, to: connection) }
         queue(ServerFrame.text(ServerMessage.snapshot(versions, id: id), allocator: allocator), to: connection)
     }
@@ -100,7 +110,7 @@ extension PushScheduler {
         from position: ResumePosition,
         for connection: PushConnection
     ) {
-        let current = versions(matching: patterns)
+        let current = versions(matching: patterns, for: connection)
         var missed: [ChannelVersion] = []
         var recovered = position.epoch == store.epoch
         if recovered {

@@ -17,6 +17,8 @@ final class PushScheduler {
     let configuration: ServerConfiguration
     let logger: Logger
     let metrics: PushMetrics
+    /// The current policy, for connections that authenticate by message.
+    let access: ServerAccess
     /// Where clients' writes go (nil: this hub takes none; writes are answered `not_writable`).
     let commands: CommandRouter?
     let allocator = ByteBufferAllocator()
@@ -46,6 +48,7 @@ final class PushScheduler {
         configuration: ServerConfiguration,
         logger: Logger,
         metrics: PushMetrics,
+        access: ServerAccess,
         commands: CommandRouter? = nil
     ) {
         self.commands = commands
@@ -54,6 +57,7 @@ final class PushScheduler {
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
+        self.access = access
     }
 
     // MARK: - Lifecycle
@@ -100,10 +104,20 @@ final class PushScheduler {
 
     // MARK: - Connections
 
+    /// Registers a connection; one that has authenticated gets its `welcome` now, one that has
+    /// not gets it after `{"op":"auth"}` (`PushScheduler+Access.swift`).
     func add(_ connection: PushConnection) {
         connections[connection.id] = connection
         metrics.connections.increment()
-        let welcome = ServerMessage.welcome(epoch: store.epoch, tickMilliseconds: configuration.tickMilliseconds)
+        if connection.identity != nil { welcome(connection) }
+    }
+
+    func welcome(_ connection: PushConnection) {
+        let welcome = ServerMessage.welcome(
+            epoch: store.epoch,
+            tickMilliseconds: configuration.tickMilliseconds,
+            identity: connection.identity?.name ?? ""
+        )
         queue(ServerFrame.text(welcome, allocator: allocator), to: connection)
     }
 
@@ -208,6 +222,8 @@ final class PushScheduler {
         let id = version.channelID
         if id >= known.count { known.append(contentsOf: repeatElement(false, count: id + 1 - known.count)) }
         known[id] = true
-        for connection in index.subscribers(matching: version.path) { index.attach(connection, to: id) }
+        for connection in index.subscribers(matching: version.path) where connection.mayReceive(version.path) {
+            index.attach(connection, to: id)
+        }
     }
 }

@@ -8,6 +8,10 @@ public import PlenumCore
 public import ServiceLifecycle
 import Synchronization
 
+#if TLS
+import NIOSSL
+#endif
+
 /// The SwiftNIO HTTP + WebSocket server: one port, one `PushScheduler` per event loop.
 ///
 /// A `Service`: nothing runs until `run()`, which creates the event loops, binds, reports the
@@ -23,6 +27,11 @@ public final class PushServer: Service, Sendable {
     private let routes: HTTPRoutes
     private let commands: CommandRouter?
     private let onListening: @Sendable (Int) -> Void
+    /// The security given at start; `run()` applies it (building the TLS context).
+    private let initialSecurity: ServerSecurity
+    private let access: ServerAccess
+    /// The loops' schedulers while running, for `reloadSecurity(_:)`.
+    private let running = Mutex<[NIOLoopBoundBox<PushScheduler>]>([])
 
     /// How long shutdown waits for clients to take their 1001 close frames.
     static let closeGrace = TimeAmount.seconds(1)
@@ -35,6 +44,8 @@ public final class PushServer: Service, Sendable {
     ///   - isReady: what `GET /readyz` reports (the hub: true once its devices started).
     ///   - readinessDetails: parts reported under `details` in `GET /readyz` (the trend store).
     ///   - history: answers `GET /api/history/<path>` (nil: 404 `trends_disabled`).
+    ///   - security: tokens, allowed origins and TLS (default: anonymous, plaintext); replaced by
+    ///     `reloadSecurity(_:)`.
     ///   - commands: where clients' writes go (WebSocket `write`, `PUT /api/channels/…`); nil:
     ///     the hub takes no writes and answers them `not_writable`.
     ///   - onListening: called once with the bound port when the server accepts connections.
@@ -42,6 +53,7 @@ public final class PushServer: Service, Sendable {
         configuration: ServerConfiguration,
         store: ChannelStore,
         logger: Logger,
+        security: ServerSecurity = ServerSecurity(),
         metrics: PushMetrics = PushMetrics(factory: NOOPMetricsHandler.instance),
         metricsText: (@Sendable () -> [UInt8])? = nil,
         isReady: @escaping @Sendable () -> Bool = { true },
@@ -57,8 +69,12 @@ public final class PushServer: Service, Sendable {
         self.metrics = metrics
         self.onListening = onListening
         counter = ConnectionCounter(limit: configuration.maxConnections)
+        initialSecurity = security
+        let access = ServerAccess(security, failures: AuthFailureLog(logger: logger, counter: metrics.authFailures))
+        self.access = access
         routes = HTTPRoutes(
             store: store,
+            access: access,
             connectionLimit: configuration.maxConnections,
             metricsText: metricsText,
             isReady: isReady,
@@ -66,6 +82,29 @@ public final class PushServer: Service, Sendable {
             history: history,
             commands: commands
         )
+    }
+
+    /// Applies a reloaded `ServerSecurity`; callable from any thread. New requests and
+    /// connections use it at once; on every open WebSocket whose token was revoked or whose
+    /// grant changed, a close with 4003 is queued (within a few milliseconds: one task per event
+    /// loop). A certificate that cannot be used is logged and the previous one kept; the rest
+    /// applies anyway.
+    public func reloadSecurity(_ security: ServerSecurity) {
+        if let problem = access.replace(with: security) {
+            logger.error("reload: \(problem); new connections keep the previous certificate")
+        }
+        let tokens = security.policy.tokens.map { "\($0.count)" } ?? "none (anonymous)"
+        logger.info(
+            "access reloaded",
+            metadata: [
+                "auth.tokens": "\(tokens)", "server.allowed_origins": "\(security.allowedOrigins.count)",
+                "server.tls": "\(security.tls != nil)",
+            ]
+        )
+        let policy = security.policy
+        for box in running.withLock({ $0 }) {
+            box.eventLoop.execute { box.value.apply(policy) }
+        }
     }
 
     /// Serves until graceful shutdown or cancellation; throws when the port cannot be bound.
@@ -80,12 +119,14 @@ public final class PushServer: Service, Sendable {
                 configuration: configuration,
                 logger: logger,
                 metrics: metrics,
+                access: access,
                 commands: commands
             )
             schedulers[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(scheduler, eventLoop: loop)
         }
         let channel: Channel
         do {
+            if let problem = access.replace(with: initialSecurity) { throw problem }
             for box in schedulers.values {
                 let wakePipe =
                     configuration.tickMilliseconds == 0
@@ -97,7 +138,14 @@ public final class PushServer: Service, Sendable {
             await stopUncancelled(serverChannel: nil, schedulers: schedulers, group: group)
             throw error
         }
+        running.withLock { $0 = Array(schedulers.values) }
+        let failures = access.failures
+        let flush = group.next().scheduleRepeatedTask(
+            initialDelay: AuthFailureLog.interval,
+            delay: AuthFailureLog.interval
+        ) { _ in failures.flush() }
         let port = channel.localAddress?.port ?? configuration.port
+        logAccess(port: port)
         logger.info(
             "listening",
             metadata: [
@@ -107,7 +155,30 @@ public final class PushServer: Service, Sendable {
         )
         onListening(port)
         try? await gracefulShutdown()
+        running.withLock { $0 = [] }
+        flush.cancel()
         await stopUncancelled(serverChannel: channel, schedulers: schedulers, group: group)
+    }
+
+    /// Says at start who may connect: an anonymous hub on loopback is the safe default; an
+    /// anonymous hub on another address (`allow_anonymous: true`) is a warning.
+    private func logAccess(port: Int) {
+        let security = access.security
+        let scheme = security.tls == nil ? "plaintext" : "TLS"
+        if let tokens = security.policy.tokens {
+            logger.info(
+                "clients need a token",
+                metadata: ["auth.tokens": "\(tokens.count)", "server.address": "\(configuration.host):\(port)"]
+            )
+        } else if AccessPolicy.isLoopback(host: configuration.host) {
+            logger.info(
+                "no auth: section: serving anonymously, to this machine only (\(configuration.host)); add auth: tokens to serve the network (docs/security.md)"
+            )
+        } else {
+            logger.warning(
+                "serving anonymously on \(configuration.host):\(port) (allow_anonymous: true): anyone who reaches this port reads every channel (\(scheme))"
+            )
+        }
     }
 
     /// `stop`, outside this task's cancellation: after a cancellation the close frames still get
@@ -197,6 +268,11 @@ public final class PushServer: Service, Sendable {
             if admitted { counter.release() }
             metrics.openConnections.decrement()
         }
+        #if TLS
+        if let context = access.tlsContext {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context), name: "plenum.tls")
+        }
+        #endif
         let http = HTTPRequestHandler(
             routes: routes,
             admitted: admitted,
@@ -225,19 +301,43 @@ public final class PushServer: Service, Sendable {
         let configuration = self.configuration
         let logger = self.logger
         let metrics = self.metrics
+        let access = self.access
         return NIOWebSocketServerUpgrader(
             maxFrameSize: max(configuration.maxMessageBytes, 125),
             // The connection handler answers the decoder's errors itself (one handler less per
             // connection).
             automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
-                let accepted = WebSocketHandshake.refusal(head, target: WebSocketTarget(uri: head.uri)) == nil
-                return channel.eventLoop.makeSucceededFuture(accepted ? HTTPHeaders() : nil)
+                guard WebSocketHandshake.refusal(head, target: WebSocketTarget(uri: head.uri)) == nil else {
+                    return channel.eventLoop.makeSucceededFuture(nil)
+                }
+                // Refused here, answered by `HTTPRoutes` with the same `RequestAccess` check.
+                if let refusal = RequestAccess.upgradeRefusal(head, security: access.security) {
+                    if refusal.status == .unauthorized {
+                        access.failures.record(from: channel.remoteAddress.map { "\($0)" } ?? "unknown")
+                    }
+                    return channel.eventLoop.makeSucceededFuture(nil)
+                }
+                var headers = HTTPHeaders()
+                if RequestAccess.offersSubprotocol(head.headers) {
+                    headers.add(name: "Sec-WebSocket-Protocol", value: RequestAccess.subprotocol)
+                }
+                return channel.eventLoop.makeSucceededFuture(headers)
             },
             upgradePipelineHandler: { [self] channel, head in
                 channel.eventLoop.makeCompletedFuture {
+                    // Pre-built frames enter below the frame encoder — and above TLS, which then
+                    // encrypts each flush's bytes together: still one write per tick.
                     let tap = RawWriteTap()
+                    #if TLS
+                    if let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
+                        try channel.pipeline.syncOperations.addHandler(tap, position: .after(tls))
+                    } else {
+                        try channel.pipeline.syncOperations.addHandler(tap, position: .first)
+                    }
+                    #else
                     try channel.pipeline.syncOperations.addHandler(tap, position: .first)
+                    #endif
                     let output = try channel.pipeline.syncOperations.context(handler: tap)
                     let id = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
                     let connection = PushConnection(
@@ -252,6 +352,10 @@ public final class PushServer: Service, Sendable {
                         scheduler: box.value,
                         connection: connection,
                         initialPattern: WebSocketTarget(uri: head.uri).pattern,
+                        authentication: RequestAccess.authenticate(
+                            RequestAccess.credential(head.headers, webSocket: true),
+                            policy: access.policy
+                        ),
                         maxMessageBytes: configuration.maxMessageBytes,
                         metrics: metrics,
                         logger: logger

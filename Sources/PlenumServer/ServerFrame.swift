@@ -13,6 +13,11 @@ enum ServerFrame {
         case invalidPayload = 1007
         case messageTooBig = 1009
         case internalError = 1011
+        /// No valid token: an unknown one, a message other than `auth` first, or no `auth`
+        /// message within the deadline.
+        case unauthorized = 4001
+        /// The connection's token was revoked or its grant changed by a reload.
+        case revoked = 4003
         /// The client fell too far behind (its unsent bytes exceeded `max_pending_bytes`).
         case slowConsumer = 4008
     }

@@ -2,8 +2,12 @@ import PlenumCore
 
 /// The JSON of every server message other than `update` (which the store pre-encodes).
 enum ServerMessage {
-    static func welcome(epoch: String, tickMilliseconds: Int) -> [UInt8] {
-        object(["type": .string("welcome"), "epoch": .string(epoch), "tick_ms": .integer(Int64(tickMilliseconds))])
+    /// `identity` is the connection's token name (`anonymous` on a hub without `auth:`).
+    static func welcome(epoch: String, tickMilliseconds: Int, identity: String) -> [UInt8] {
+        object([
+            "type": .string("welcome"), "epoch": .string(epoch), "tick_ms": .integer(Int64(tickMilliseconds)),
+            "identity": .string(identity),
+        ])
     }
 
     /// `recovered` is present only for subscriptions that asked to resume.

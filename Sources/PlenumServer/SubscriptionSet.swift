@@ -30,6 +30,9 @@ struct SubscriptionSet {
 
     let limit: Int
     let byteLimit: Int
+    /// Who holds these subscriptions: a pattern it may read nothing of is refused (`forbidden`).
+    /// Set once the connection has authenticated.
+    var reader: Identity = AccessPolicy.anonymousIdentity
     /// In the order subscribed.
     private(set) var patterns: [ChannelPattern] = []
     private var held: Set<ChannelPattern> = []
@@ -52,6 +55,8 @@ struct SubscriptionSet {
             return subscribe(requested, id: id, resume: resume)
         case .success(.unsubscribe(let requested, let id)):
             return unsubscribe(requested, id: id)
+        case .success(.auth(_, let id)):
+            return [.refuse(ProtocolError(.invalidMessage, "already authenticated as '\(reader.name)'", id: id))]
         case .success(.write(let channel, let value, let id)):
             return [.write(channel, value: value, id: id)]
         }
@@ -63,6 +68,19 @@ struct SubscriptionSet {
     }
 
     mutating func subscribe(_ requested: [ChannelPattern], id: JSONValue?, resume: ResumePosition? = nil) -> [Action] {
+        // Per channel, not per pattern: a pattern partly readable is subscribed and delivers what
+        // is readable (the scheduler filters each channel); one the token can read nothing of
+        // is refused, naming it, and nothing of the request is subscribed.
+        let forbidden = requested.filter { !reader.mayRead(anyOf: $0) }
+        guard forbidden.isEmpty else {
+            let names = forbidden.map { "'\($0.string)'" }.joined(separator: ", ")
+            let error = ProtocolError(
+                .forbidden,
+                "token '\(reader.name)' may read no channel matching \(names)",
+                id: id
+            )
+            return [.refuse(error)]
+        }
         var added: [ChannelPattern] = []
         var seen: Set<ChannelPattern> = []
         var addedBytes = 0

@@ -15,6 +15,8 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     private let scheduler: PushScheduler
     private let connection: PushConnection
     private let initialPattern: ChannelPattern?
+    /// What the upgrade request's credential was worth (see `RequestAccess`).
+    private let authentication: RequestAccess.Outcome
     private let maxMessageBytes: Int
     private let metrics: PushMetrics
     private let logger: Logger
@@ -27,6 +29,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         scheduler: PushScheduler,
         connection: PushConnection,
         initialPattern: ChannelPattern?,
+        authentication: RequestAccess.Outcome,
         maxMessageBytes: Int,
         metrics: PushMetrics,
         logger: Logger
@@ -34,6 +37,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         self.scheduler = scheduler
         self.connection = connection
         self.initialPattern = initialPattern
+        self.authentication = authentication
         self.maxMessageBytes = maxMessageBytes
         self.metrics = metrics
         self.logger = logger
@@ -41,10 +45,30 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         connection.writable = context.channel.isWritable
-        scheduler.add(connection)
+        switch authentication {
+        case .identified(let identity):
+            connection.authenticate(as: identity)
+            scheduler.add(connection)
+            subscribeInitialPattern()
+        case .missing:
+            scheduler.add(connection)
+            scheduler.awaitAuthentication(connection)
+        case .invalid:
+            scheduler.add(connection)
+            scheduler.access.failures.record(from: remoteAddress(context))
+            scheduler.refuse(connection, reason: "unknown token")
+        }
+    }
+
+    /// The `/ws/<pattern>` of the URL, once the connection knows who it is.
+    private func subscribeInitialPattern() {
         if let initialPattern {
             scheduler.perform(connection.subscriptions.subscribe([initialPattern], id: nil), for: connection)
         }
+    }
+
+    private func remoteAddress(_ context: ChannelHandlerContext) -> String {
+        context.channel.remoteAddress.map { "\($0)" } ?? "unknown"
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -90,16 +114,16 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
             if frame.fin {
                 var data = frame.unmaskedData
                 guard data.readableBytes <= maxMessageBytes else { return tooBig() }
-                deliver(opcode: frame.opcode, data.readBytes(length: data.readableBytes) ?? [])
+                deliver(opcode: frame.opcode, data.readBytes(length: data.readableBytes) ?? [], context: context)
             } else {
                 fragments = (frame.opcode, [])
-                append(frame)
+                append(frame, context: context)
             }
         case .continuation:
             guard fragments != nil else {
                 return fail(.protocolError, "continuation frame without a message to continue")
             }
-            append(frame)
+            append(frame, context: context)
         case .ping:
             scheduler.queue(ServerFrame.pong(frame.unmaskedData, allocator: allocator), to: connection)
         case .pong:
@@ -111,20 +135,30 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func append(_ frame: WebSocketFrame) {
+    private func append(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
         guard var message = fragments else { return }
         var data = frame.unmaskedData
         guard message.bytes.count + data.readableBytes <= maxMessageBytes else { return tooBig() }
         message.bytes.append(contentsOf: data.readBytes(length: data.readableBytes) ?? [])
         if frame.fin {
             fragments = nil
-            deliver(opcode: message.opcode, message.bytes)
+            deliver(opcode: message.opcode, message.bytes, context: context)
         } else {
             fragments = message
         }
     }
 
-    private func deliver(opcode: WebSocketOpcode, _ bytes: [UInt8]) {
+    private func deliver(opcode: WebSocketOpcode, _ bytes: [UInt8], context: ChannelHandlerContext) {
+        if connection.identity == nil {
+            guard opcode == .text, scheduler.authenticate(connection, message: bytes, from: remoteAddress(context))
+            else {
+                if opcode == .binary {
+                    scheduler.refuse(connection, reason: #"authenticate first: send {"op":"auth","token":"…"}"#)
+                }
+                return
+            }
+            return subscribeInitialPattern()
+        }
         if opcode == .binary {
             scheduler.perform(connection.subscriptions.receivedBinary(), for: connection)
             return

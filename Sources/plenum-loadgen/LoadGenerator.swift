@@ -22,6 +22,9 @@ struct LoadGenerator: AsyncParsableCommand {
     @Option(help: "The hub's pid: its CPU time and RSS are read from /proc over the same window.")
     var serverPid: Int32?
 
+    @Option(help: "Send this token as Authorization: Bearer on every upgrade.")
+    var token: String?
+
     func run() async throws {
         let start = Date().timeIntervalSince1970
         let receivers = (0..<max(1, loops)).map { _ in ReceiverThread(start: start) }
@@ -32,7 +35,9 @@ struct LoadGenerator: AsyncParsableCommand {
         for i in 0..<connections {
             do {
                 let path = "/ws" + patternList[i % patternList.count]
-                receivers[i % receivers.count].add(try RawConnection(host: host, port: port, path: path))
+                receivers[i % receivers.count].add(
+                    try RawConnection(host: host, port: port, path: path, token: token)
+                )
             } catch {
                 failures += 1
                 firstFailure = firstFailure ?? error.description

@@ -25,7 +25,7 @@ final class RawConnection: @unchecked Sendable {
     var lastVersion: [Int: UInt64] = [:]
 
     /// Connects (blocking; loopback answers at once) and sends the upgrade request for `path`.
-    init(host: String, port: Int, path: String) throws(LoadError) {
+    init(host: String, port: Int, path: String, token: String? = nil) throws(LoadError) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw LoadError("socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_in()
@@ -49,6 +49,7 @@ final class RawConnection: @unchecked Sendable {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         let request = Array(
             ("GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + (token.map { "Authorization: Bearer \($0)\r\n" } ?? "")
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8
         )
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else {

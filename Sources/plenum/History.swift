@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoundationEssentials
 import PlenumClient
 import PlenumCore
 
@@ -38,6 +39,12 @@ struct History: AsyncParsableCommand {
     @Option(help: "table (default), csv, or json (the API's answer as is).")
     var format: Format = .table
 
+    @Option(
+        help:
+            "An access token for a hub with auth: (better: the PLENUM_TOKEN environment variable, which ps does not show)."
+    )
+    var token: String?
+
     func validate() throws {
         do {
             _ = try ChannelPath(path)
@@ -67,7 +74,8 @@ struct History: AsyncParsableCommand {
                 url: url,
                 channel: try ChannelPath(path),
                 parameters: parameters,
-                accept: format == .csv ? "text/csv" : "application/json"
+                accept: format == .csv ? "text/csv" : "application/json",
+                token: token ?? ProcessInfo.processInfo.environment["PLENUM_TOKEN"]
             )
         } catch {
             printError("plenum history: \(error)")

@@ -38,8 +38,11 @@ struct Run: AsyncParsableCommand {
         }
         let logger = Logger(label: "plenum")
         let host = hubConfig.server.host
+        let (http, ws) = hubConfig.server.tls == nil ? ("http", "ws") : ("https", "wss")
         let options = HubOptions(configPath: config, portOverride: port) { port in
-            printOutput("plenum: listening on http://\(host):\(port) (WebSocket: ws://\(host):\(port)/ws/PATTERN)\n")
+            printOutput(
+                "plenum: listening on \(http)://\(host):\(port) (WebSocket: \(ws)://\(host):\(port)/ws/PATTERN)\n"
+            )
         }
         let hub = buildHub(configuration: hubConfig, options: options, logger: logger)
         try await hub.run(gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

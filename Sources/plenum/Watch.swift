@@ -19,6 +19,12 @@ struct Watch: AsyncParsableCommand {
     @Option(help: "The hub's WebSocket address.")
     var url = "ws://127.0.0.1:8080"
 
+    @Option(
+        help:
+            "An access token for a hub with auth: (better: the PLENUM_TOKEN environment variable, which ps does not show)."
+    )
+    var token: String?
+
     @Option(help: "Exit after this many updates (snapshot lines not counted).")
     var count: Int?
 
@@ -46,7 +52,9 @@ struct Watch: AsyncParsableCommand {
         let updates = Mutex(0)
         let limit = count
         do {
-            try await ChannelWatcher().watch(url: url, patterns: patterns.map { try! ChannelPattern($0) }) { event in
+            let token = self.token ?? ProcessInfo.processInfo.environment["PLENUM_TOKEN"]
+            let patterns = patterns.map { try! ChannelPattern($0) }
+            try await ChannelWatcher().watch(url: url, token: token, patterns: patterns) { event in
                 switch event {
                 case .value(let channel, let version, let value, let age, let fromSnapshot):
                     let line = "\(channel)  v\(version)  \(value.jsonString)  (age \(age / 1000) ms)\n"

@@ -36,7 +36,7 @@ func device(
             baseDirectory: fixtures
         )
         #expect(config.server == ServerConfig())
-        #expect(config.server.host == "0.0.0.0")
+        #expect(config.server.host == "127.0.0.1")
         #expect(config.server.port == 8080)
         #expect(config.server.tickMilliseconds == 10)
         #expect(config.server.eventLoops == 0)

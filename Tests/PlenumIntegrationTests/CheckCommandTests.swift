@@ -10,7 +10,8 @@ import Testing
         #expect(
             result.stdout == """
                 good.yaml: OK
-                server: 0.0.0.0:0, tick 10 ms, up to 10000 connections
+                server: 127.0.0.1:0, tick 10 ms, up to 10000 connections
+                access: anonymous, this machine only, plaintext
                 channels: history 16 versions
                 trends: off
                 devices: 1

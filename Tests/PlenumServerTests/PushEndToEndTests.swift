@@ -18,7 +18,9 @@ import Testing
         let seen = try PythonClient.run("url_subscribe", port: hub.port, ["/t/**"])
         publisher.stop()
         await hub.stop()
-        #expect(seen["welcome"] == .array([.string("epoch"), .string("tick_ms"), .string("type")]))
+        #expect(
+            seen["welcome"] == .array([.string("epoch"), .string("identity"), .string("tick_ms"), .string("type")])
+        )
         #expect(seen["subscribed"] == .object(["type": .string("subscribed"), "channels": .array([.string("/t/**")])]))
         #expect(seen["snapshot_channels"] == .array([.string("/t/a"), .string("/t/b/c")]))
         #expect(
@@ -109,7 +111,8 @@ import Testing
         )
         #expect(answers[0]["message"] == .string("invalid JSON at byte 0: unexpected character"))
         #expect(
-            answers[4]["message"] == .string("unknown op 'dance'; expected one of: subscribe, unsubscribe, ping, write")
+            answers[4]["message"]
+                == .string("unknown op 'dance'; expected one of: subscribe, unsubscribe, ping, write, auth")
         )
         #expect(answers[8]["message"] == .string("'/a/**/b': '**' may only be the last segment of a pattern"))
         #expect(

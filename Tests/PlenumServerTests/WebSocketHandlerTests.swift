@@ -17,7 +17,12 @@ import Testing
         let scheduler: PushScheduler
         let connection: PushConnection
 
-        init(maxMessageBytes: Int = 1024, maxPendingBytes: Int = 1 << 20) throws {
+        init(
+            maxMessageBytes: Int = 1024,
+            maxPendingBytes: Int = 1 << 20,
+            policy: AccessPolicy = .anonymous,
+            authentication: RequestAccess.Outcome = .identified(AccessPolicy.anonymousIdentity)
+        ) throws {
             var logger = Logger(label: "test")
             logger.logLevel = .critical
             var configuration = ServerConfiguration()
@@ -27,7 +32,14 @@ import Testing
                 store: ChannelStore(epoch: "e"),
                 configuration: configuration,
                 logger: logger,
-                metrics: PushMetrics(factory: NOOPMetricsHandler.instance)
+                metrics: PushMetrics(factory: NOOPMetricsHandler.instance),
+                access: ServerAccess(
+                    ServerSecurity(policy: policy),
+                    failures: AuthFailureLog(
+                        logger: logger,
+                        counter: Counter(label: "failures", factory: NOOPMetricsHandler.instance)
+                    )
+                )
             )
             let tap = RawWriteTap()
             try channel.pipeline.syncOperations.addHandler(tap)
@@ -41,12 +53,15 @@ import Testing
                     scheduler: scheduler,
                     connection: connection,
                     initialPattern: nil,
+                    authentication: authentication,
                     maxMessageBytes: maxMessageBytes,
                     metrics: PushMetrics(factory: NOOPMetricsHandler.instance),
                     logger: logger
                 )
             )
-            #expect(try frames().map(\.opcode) == [0x1])  // welcome
+            if case .identified = authentication {
+                #expect(try frames().map(\.opcode) == [0x1])  // welcome
+            }
         }
 
         /// Sends one client frame (masked unless told otherwise).

@@ -84,16 +84,18 @@ public enum PythonClient {
         public var description: String
     }
 
-    /// Runs a scenario against the hub on `port`; returns what it printed, parsed.
+    /// Runs a scenario of `Tests/Clients/<client>` against the hub on `port`; returns what it
+    /// printed, parsed.
     public static func run(
         _ scenario: String,
         port: Int,
         _ arguments: [String] = [],
-        timeout: Double = 60
+        timeout: Double = 60,
+        client: String = "wsclient.py"
     ) throws
         -> JSONValue
     {
-        let script = repositoryRoot + "/Tests/Clients/wsclient.py"
+        let script = repositoryRoot + "/Tests/Clients/" + client
         let result = try ChildProcess.run(python, [script, scenario, String(port)] + arguments, timeout: timeout)
         guard result.status == 0, !result.timedOut else {
             throw Failure(
@@ -160,9 +162,9 @@ public final class RunningProcess: @unchecked Sendable {
         return nil
     }
 
-    /// The port from `plenum: listening on http://HOST:PORT`.
+    /// The port from `plenum: listening on http://HOST:PORT` (or `https://`).
     public func waitForPort(timeout: Double = 30) -> Int? {
-        waitFor(#"listening on http://[^:]+:(\d+)"#, timeout: timeout).flatMap { Int($0) }
+        waitFor(#"listening on https?://[^:]+:(\d+)"#, timeout: timeout).flatMap { Int($0) }
     }
 
     public func signal(_ signal: Int32) { Glibc.kill(process.processIdentifier, signal) }
