@@ -222,11 +222,8 @@ public final class PushServer: Service, Sendable {
     }
 
     private func webSocketUpgrader(scheduler box: NIOLoopBoundBox<PushScheduler>) -> NIOWebSocketServerUpgrader {
-        let configuration = self.configuration
-        let logger = self.logger
-        let metrics = self.metrics
-        return NIOWebSocketServerUpgrader(
-            maxFrameSize: max(configuration.maxMessageBytes, 125),
+        NIOWebSocketServerUpgrader(
+            maxFrameSize: PushScheduler.maxFrameSize(configuration),
             // The connection handler answers the decoder's errors itself (one handler less per
             // connection).
             automaticErrorHandling: false,
@@ -236,31 +233,8 @@ public final class PushServer: Service, Sendable {
             },
             upgradePipelineHandler: { [self] channel, head in
                 channel.eventLoop.makeCompletedFuture {
-                    let tap = RawWriteTap()
-                    try channel.pipeline.syncOperations.addHandler(tap, position: .first)
-                    let output = try channel.pipeline.syncOperations.context(handler: tap)
                     let id = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
-                    let connection = PushConnection(
-                        id: id,
-                        output: output,
-                        subscriptions: SubscriptionSet(
-                            limit: configuration.maxSubscriptions,
-                            byteLimit: configuration.maxSubscriptionBytes
-                        )
-                    )
-                    let handler = WebSocketConnectionHandler(
-                        scheduler: box.value,
-                        connection: connection,
-                        initialPattern: WebSocketTarget(uri: head.uri).pattern,
-                        maxMessageBytes: configuration.maxMessageBytes,
-                        metrics: metrics,
-                        logger: logger
-                    )
-                    try channel.pipeline.syncOperations.addHandler(handler)
-                    logger.debug(
-                        "websocket connected",
-                        metadata: ["ws.connection.id": "\(id)", "ws.uri": "\(head.uri)"]
-                    )
+                    try box.value.addConnection(to: channel, uri: head.uri, id: id)
                 }
             }
         )
