@@ -39,6 +39,9 @@ final class ClientSocket: ChannelOutboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
+    /// A context holds its handler: keeping it past removal would be a reference cycle.
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let buffer = unwrapOutboundIn(data)
         invariant(!outputShut, "a write after the server shut its output")
@@ -79,6 +82,14 @@ final class ClientSocket: ChannelOutboundHandler {
         if channel.isActive, !clientCloses {
             closedByServer = true
             invariant(closeFrameWritten, "connection closed by the server without a close frame")
+        }
+        if !reading {
+            // What the client never read is lost with the connection. A socket fails those writes;
+            // EmbeddedChannel would keep them (and the callbacks on their promises, which hold the
+            // channel) forever, so they are let through here and dropped unseen.
+            context.flush()
+            while (try? channel.readOutbound(as: ByteBuffer.self)) != nil {}
+            buffered = 0
         }
         context.close(mode: mode, promise: promise)
     }

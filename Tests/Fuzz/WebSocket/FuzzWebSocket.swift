@@ -61,11 +61,14 @@ private struct Reader {
     }
 }
 
+/// A value whose update frame needs a 64-bit length (more than 65,535 bytes), built once.
+private let huge = JSONValue.string(String(repeating: "x", count: 66_000))
+
 private func value(for selector: UInt8, counter: Int) -> JSONValue {
     switch selector >> 3 & 7 {
     case 0, 1: return .double(Double(counter) / 8)
     case 2: return .string(String(repeating: "x", count: Int(selector) * 4))  // up to ~1 KiB
-    case 3: return .string(String(repeating: "é", count: 70_000))  // a 64-bit-length frame
+    case 3: return selector & 7 == 7 ? huge : .string("é ünïcode ε")
     case 4: return .object(["state": .string("running"), "n": .integer(Int64(counter))])
     case 5: return .array([.bool(true), .null, .integer(-1)])
     default: return .integer(Int64(counter))
