@@ -44,8 +44,10 @@ struct Soak: ParsableCommand {
             case "status":
                 emit(json(["event": "status"], workers))
             case "settle":
-                for worker in workers { worker.setMode(.settle) }
-                let settled = wait(60, workers) { $0.settled == $0.live }
+                let generation = workers.map { $0.setMode(.settle) }.max() ?? 0
+                let settled = wait(60, workers) {
+                    $0.generation >= generation && $0.connecting == 0 && $0.settled == $0.live
+                }
                 emit(json(["event": "settled", "complete": settled], workers))
             case "verify":
                 let body = Data(line.dropFirst(command.count + 1).utf8)
@@ -56,10 +58,9 @@ struct Soak: ParsableCommand {
                         expected[channel] = version.int64Value
                     }
                 }
-                for worker in workers { worker.setMode(.verify(expected)) }
-                // The threads check every ~200 ms; wait for a report made after the switch.
-                Thread.sleep(forTimeInterval: 0.5)
-                let exact = wait(30, workers) { $0.mismatchedClients == 0 }
+                // Only reports made after the switch count (the threads report every ~200 ms).
+                let generation = workers.map { $0.setMode(.verify(expected)) }.max() ?? 0
+                let exact = wait(30, workers) { $0.generation >= generation && $0.mismatchedClients == 0 }
                 emit(json(["event": "verified", "exact": exact, "channels": expected.count], workers))
             case "quit":
                 Foundation.exit(0)

@@ -7,6 +7,11 @@ import Synchronization
 /// after its lifetime leaves (a close handshake, a bare FIN, or a reset), and its slot connects
 /// anew. The main thread switches all threads from churning to settling (nothing new starts;
 /// what is under way finishes) and then to verifying against the hub's `/api/channels`.
+///
+/// Connecting is blocking (and slow when the hub's accept queue is full: the kernel retries a
+/// dropped SYN after 1 s, 3 s …), so a connector thread of its own does it and hands the
+/// connections over; the reading thread never blocks, and a time it could not read (a stall of
+/// the machine) is not held against the hub.
 final class SoakThread: Sendable {
     enum Mode: Sendable {
         case churn
@@ -16,9 +21,13 @@ final class SoakThread: Sendable {
 
     /// What the thread last reported (every ~200 ms).
     struct Report: Sendable {
+        /// The mode's generation the report was made in (see `setMode`).
+        var generation = 0
         var stats = SoakStats()
         var live = 0
         var settled = 0
+        /// Connections asked of the connector and not yet handed over.
+        var connecting = 0
         var checked = 0
         var mismatchedClients = 0
         var mismatches: [String] = []
@@ -30,8 +39,11 @@ final class SoakThread: Sendable {
     private let slotCount: Int
     private let patterns: [String]
     private let lifetime: ClosedRange<Double>
-    private let mode = Mutex(Mode.churn)
+    private let mode = Mutex((Mode.churn, 0))
     private let report = Mutex(Report())
+    /// URL patterns (nil: plain `/ws`) the connector is to connect with, and what it made of them.
+    private let requests = Mutex<[String?]>([])
+    private let arrivals = Mutex<[(pattern: String?, result: Result<RawConnection, LoadError>)]>([])
 
     init(host: String, port: Int, slots: Int, patterns: [String], lifetime: ClosedRange<Double>) {
         self.host = host
@@ -44,15 +56,45 @@ final class SoakThread: Sendable {
         let thread = Thread { [self] in run() }
         thread.name = "soak"
         thread.start()
+        let connector = Thread { [self] in connect() }
+        connector.name = "soak-connect"
+        connector.start()
     }
 
-    func setMode(_ new: Mode) { mode.withLock { $0 = new } }
+    /// Switches the mode; returns its generation, which reports made in it carry.
+    @discardableResult
+    func setMode(_ new: Mode) -> Int {
+        mode.withLock { state in
+            state = (new, state.1 + 1)
+            return state.1
+        }
+    }
     var latest: Report { report.withLock { $0 } }
 
     static func now() -> Double {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    /// The connector thread: blocking connects, one after another.
+    private func connect() {
+        while true {
+            let batch = requests.withLock { list in
+                defer { list.removeAll() }
+                return list
+            }
+            if batch.isEmpty {
+                usleep(5_000)
+                continue
+            }
+            for pattern in batch {
+                let result = Result { () throws(LoadError) in
+                    try RawConnection(host: host, port: port, path: "/ws" + (pattern ?? ""))
+                }
+                arrivals.withLock { $0.append((pattern, result)) }
+            }
+        }
     }
 
     private func run() {
@@ -78,11 +120,43 @@ final class SoakThread: Sendable {
             vacant.append(Self.now() + Double.random(in: 0.1...2))
         }
 
+        var connecting = 0
+        var lastPass = Self.now()
         while true {
             let ready = epoll_wait(epoll, &events, Int32(events.count), 50)
-            let current = mode.withLock { $0 }
+            let (current, generation) = mode.withLock { $0 }
             var churning = false
             if case .churn = current { churning = true }
+            // A pass that came late (the machine stalled this thread) moves the close deadlines.
+            let stall = Self.now() - lastPass
+            if stall > 0.5 { for fd in closingSince.keys { closingSince[fd]! += stall } }
+            lastPass = Self.now()
+            let arrived = arrivals.withLock { list in
+                defer { list.removeAll() }
+                return list
+            }
+            for (pattern, result) in arrived {
+                connecting -= 1
+                switch result {
+                case .success(let connection):
+                    let client = SoakClient(
+                        connection: connection,
+                        urlPattern: pattern,
+                        now: Self.now(),
+                        lifetime: Double.random(in: lifetime)
+                    )
+                    clients[connection.fd] = client
+                    var event = epoll_event()
+                    event.events = EPOLLIN.rawValue
+                    event.data.fd = connection.fd
+                    epoll_ctl(epoll, EPOLL_CTL_ADD, connection.fd, &event)
+                    stats.connects += 1
+                case .failure(let error):
+                    stats.connectFailures += 1
+                    stats.note("connect: \(error)")
+                    vacant.append(Self.now() + 1)
+                }
+            }
             for event in events[..<Int(max(0, ready))] {
                 let fd = event.data.fd
                 guard let client = clients[fd] else { continue }
@@ -112,32 +186,16 @@ final class SoakThread: Sendable {
 
             let now = Self.now()
             if churning {
-                // Connect due slots (a bounded number per pass, so reads are not starved).
-                var connected = 0
+                // Due slots go to the connector.
                 vacant.sort()
-                while connected < 20, let first = vacant.first, first <= now {
+                var due: [String?] = []
+                while let first = vacant.first, first <= now {
                     vacant.removeFirst()
-                    connected += 1
-                    let urlPattern = Bool.random() ? patterns.randomElement() : nil
-                    do {
-                        let connection = try RawConnection(host: host, port: port, path: "/ws" + (urlPattern ?? ""))
-                        let client = SoakClient(
-                            connection: connection,
-                            urlPattern: urlPattern,
-                            now: now,
-                            lifetime: Double.random(in: lifetime)
-                        )
-                        clients[connection.fd] = client
-                        var event = epoll_event()
-                        event.events = EPOLLIN.rawValue
-                        event.data.fd = connection.fd
-                        epoll_ctl(epoll, EPOLL_CTL_ADD, connection.fd, &event)
-                        stats.connects += 1
-                    } catch {
-                        stats.connectFailures += 1
-                        stats.note("connect: \(error)")
-                        vacant.append(now + 1)
-                    }
+                    due.append(Bool.random() ? patterns.randomElement() : nil)
+                }
+                if !due.isEmpty {
+                    connecting += due.count
+                    requests.withLock { $0 += due }
                 }
                 for (fd, client) in clients where client.phase == .open && client.nextAction <= now {
                     client.nextAction = now + Double.random(in: 2...10)
@@ -177,8 +235,9 @@ final class SoakThread: Sendable {
                     }
                 }
             }
-            // A close handshake the hub does not finish within 10 s is a broken promise.
-            for (fd, since) in closingSince where now - since > 10 {
+            // A close handshake the hub does not finish within 10 s is a broken promise (checked
+            // only after a pass that read every ready socket).
+            for (fd, since) in closingSince where ready < events.count && now - since > 10 {
                 stats.violations += 1
                 stats.note("no close frame within 10 s of the client's")
                 end(fd)
@@ -187,6 +246,8 @@ final class SoakThread: Sendable {
             if now >= nextReport {
                 nextReport = now + 0.2
                 var snapshot = Report()
+                snapshot.generation = generation
+                snapshot.connecting = connecting
                 snapshot.stats = stats
                 snapshot.live = clients.count
                 snapshot.settled = clients.values.filter(\.settled).count
