@@ -189,6 +189,63 @@ import Testing
         #expect(watch.status == 2, "\(watch.stdout)\(watch.stderr)")
         #expect(watch.stderr.contains("plenum watch: the hub refused the subscription (too_many_subscriptions)"))
     }
+
+    /// docs/protocol.md "Metrics": every metric its table names is served by `GET /metrics` from
+    /// the start (trends on, so theirs are there too). Only the families documented when this
+    /// test was written are checked, so that a part added later can document metrics that appear
+    /// only once it is configured.
+    @Test func everyDocumentedMetricIsServed() async throws {
+        let directory = try HubDirectory(
+            yaml: Self.yaml() + "trends:\n  enabled: true\n  path: trends.db\n",
+            scripts: ["t.lua": Self.script]
+        )
+        _ = try #require(try directory.start(), "the hub did not start: \(directory.hub?.text ?? "")")
+        let doc = try String(contentsOfFile: PythonClient.repositoryRoot + "/docs/protocol.md", encoding: .utf8)
+        let families = [
+            "plenum_server_", "plenum_ws_", "plenum_tick_", "plenum_device_", "plenum_trends_", "plenum_writes_",
+        ]
+        let documented = doc.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("| `plenum_") else { return nil }
+            let name = line.dropFirst(3).prefix { $0 != "`" && $0 != "{" }
+            return families.contains { name.hasPrefix($0) } ? String(name) : nil
+        }
+        #expect(documented.count >= 20, "\(documented)")
+        let text = try #require(HTTP.get(port: directory.port, "/metrics")?.body)
+        let served = Set(
+            text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
+                String(line.prefix { $0 != "{" && $0 != " " })
+            }
+        )
+        for name in documented {
+            #expect(
+                served.contains(name) || served.contains(name + "_count"),
+                "\(name) is documented but not served"
+            )
+        }
+    }
+
+    /// docs/protocol.md "HTTP": HEAD is answered like GET, without a body; README "Log level".
+    @Test func headRequestsAndTheDebugLogLevel() async throws {
+        let directory = try HubDirectory(yaml: Self.yaml(), scripts: ["t.lua": Self.script])
+        let hub = try RunningProcess(
+            PlenumBinary.path,
+            ["run", "--port", "0", "--log-level", "debug"],
+            in: directory.path
+        )
+        defer { hub.kill() }
+        let port = try #require(hub.waitForPort())
+        #expect(hub.waitFor("debug plenum") != nil, "\(hub.text)")
+        #expect(await directory.eventually { HTTP.get(port: port, "/api/channels/t/a") != nil })
+        let head = try await offPool {
+            try ChildProcess.run("/usr/bin/curl", ["-sI", "http://127.0.0.1:\(port)/api/channels/t/a"], timeout: 10)
+        }
+        #expect(head.stdout.hasPrefix("HTTP/1.1 200"), "\(head.stdout)")
+        #expect(head.stdout.lowercased().contains("content-type: application/json"))
+        let get = HTTP.get(port: port, "/api/channels/t/a")
+        #expect(head.stdout.lowercased().contains("content-length: \(get?.body.utf8.count ?? -1)"))
+        hub.signal(SIGTERM)
+        #expect(hub.waitForExit() == 0)
+    }
 }
 
 extension JSONValue {

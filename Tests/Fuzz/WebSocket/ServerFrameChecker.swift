@@ -25,7 +25,9 @@ final class ServerFrameChecker {
     /// `PLENUM_FUZZ_TRACE=1`: print each frame the client reads (to see what an input does).
     static let trace = getenv("PLENUM_FUZZ_TRACE") != nil
 
-    static let types: Set<String> = ["welcome", "subscribed", "unsubscribed", "snapshot", "update", "pong", "error"]
+    static let types: Set<String> = [
+        "welcome", "subscribed", "unsubscribed", "snapshot", "update", "pong", "error", "written",
+    ]
 
     /// The frames of one write, each checked for its form; a write holds whole frames only.
     func split(_ buffer: ByteBuffer) -> [Frame] {
