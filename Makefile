@@ -1,4 +1,4 @@
-# Plenum — the two commands: `make run` and `make test`. `make bench` runs the benchmarks, `make fuzz` the fuzzers.
+# Plenum — the two commands: `make run` and `make test`. `make bench` runs the benchmarks, `make fuzz` the fuzzers, `make soak` the soak test.
 SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= hub.yaml
@@ -7,12 +7,13 @@ BUILD_DEBS := liblua5.4-dev libyaml-dev libmodbus-dev libsqlite3-dev libmosquitt
 # Extra Debian packages the tests need (Python venv for the independent WebSocket client, the
 # Modbus peers and the bacpypes3 BACnet peer; socat for the pty pairs of the Modbus RTU tests; curl
 # for the REST write tests; the mosquitto broker and openssl for the MQTT bridge tests, with
-# paho-mqtt as their subscriber).
-TEST_DEBS := python3-venv socat curl mosquitto openssl
+# paho-mqtt as their subscriber; python3-seccomp for /usr/bin/python3, which applies the systemd
+# unit's system call filter; systemd for systemd-analyze, which checks the unit).
+TEST_DEBS := python3-venv socat curl mosquitto openssl python3-seccomp systemd
 VENV := .venv
 PYTHON_PACKAGES := websockets==17.4 pymodbus==3.16.1 pyserial==3.5 bacpypes3==0.0.110 paho-mqtt==2.1.0
 
-.PHONY: run test build lint deps test-deps apt-test-debs venv bench fuzz clean
+.PHONY: run test build lint deps test-deps apt-test-debs venv bench fuzz soak clean
 
 ## Install missing Debian packages: as root directly, otherwise via sudo, otherwise say what to run.
 define apt_install
@@ -35,7 +36,9 @@ deps:
 
 test-deps: deps
 	@python3 -m venv --help >/dev/null 2>&1 && command -v socat >/dev/null 2>&1 && command -v curl >/dev/null 2>&1 \
-	  && test -x /usr/sbin/mosquitto && command -v openssl >/dev/null 2>&1 || $(MAKE) --no-print-directory apt-test-debs
+	  && test -x /usr/sbin/mosquitto && command -v openssl >/dev/null 2>&1 \
+	  && /usr/bin/python3 -c "import seccomp" >/dev/null 2>&1 && command -v systemd-analyze >/dev/null 2>&1 \
+	  || $(MAKE) --no-print-directory apt-test-debs
 	@$(MAKE) --no-print-directory venv
 
 apt-test-debs:
@@ -90,6 +93,16 @@ FUZZ_RSS_MB ?= 2048
 FUZZ_TARGETS ?=
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RSS_MB=$(FUZZ_RSS_MB) SWIFT=$(SWIFT) Tests/Fuzz/fuzz.sh $(FUZZ_TARGETS)
+
+# Soak test, never part of `make test`: the shipped plant (release build) for SOAK_SECONDS under 2,000
+# churning clients, a never-reading client, a pipelining HTTP client, SIGHUP every 30 s and a script
+# edit every 20 s; exits 1 on a crash, RSS or fd growth, or a client not holding the latest versions.
+# docs/reliability.md, "Soak".
+SOAK_SECONDS ?= 600
+soak: deps
+	$(SWIFT) build -c release --product plenum
+	$(SWIFT) build -c release --product plenum-loadgen
+	SOAK_SECONDS=$(SOAK_SECONDS) nice -n 10 python3 Tests/Soak/soak.py
 
 clean:
 	rm -rf .build .build-fuzz $(VENV)

@@ -257,6 +257,17 @@ package.targets += [
         dependencies: ["PlenumBACnet", "PlenumFuzzSupport"],
         path: "Tests/Fuzz/BACnet"
     ),
+    .executableTarget(
+        name: "plenum-fuzz-websocket",
+        dependencies: [
+            "PlenumServer", "PlenumCore", "PlenumFuzzSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+        ],
+        path: "Tests/Fuzz/WebSocket"
+    ),
 ]
 // This one reaches PlenumServer's internal request parser with `@testable import`, which needs
 // `-enable-testing`: only `make fuzz` (PLENUM_FUZZ=1) builds it.

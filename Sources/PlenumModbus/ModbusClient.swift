@@ -84,6 +84,8 @@ public final class ModbusClient {
         }
         // Byte timeout off: the frame-wide response timeout set before each read bounds a frame.
         modbus_set_byte_timeout(made, 0, 0)
+        // Reserve the low descriptors libmodbus needs while they are free (see LowDescriptors).
+        _ = LowDescriptors.shared
         context = made
         self.configuration = configuration
         self.interrupter = interrupter
@@ -278,13 +280,26 @@ public final class ModbusClient {
                 let hint = error.code == EACCES ? " (is the hub's user in the dialout group?)" : ""
                 throw ModbusError(.connection, "cannot open the serial port: \(error)\(hint) \(peer)")
             }
+            guard let port = LowDescriptors.shared.adopt(modbus_get_socket(context)) else {
+                modbus_set_socket(context, -1)
+                throw outOfLowDescriptors()
+            }
+            modbus_set_socket(context, port)
             connected = true
             needsFlush = true
         case .tcp(let host, let port):
             let socket = try connectTCP(host: host, port: port, until: deadline)
-            modbus_set_socket(context, socket)
+            guard let low = LowDescriptors.shared.adopt(socket) else { throw outOfLowDescriptors() }
+            modbus_set_socket(context, low)
             connected = true
         }
+    }
+
+    private func outOfLowDescriptors() -> ModbusError {
+        ModbusError(
+            .connection,
+            "no descriptor below \(LowDescriptors.limit) left for Modbus (the hub has too many open connections) \(peer)"
+        )
     }
 
     /// A connected non-blocking TCP socket, trying each address of `host` in turn.
@@ -339,8 +354,15 @@ public final class ModbusClient {
         throw ModbusError(.connection, "cannot connect: \(lastError.reason) \(peer)")
     }
 
+    /// libmodbus closes the connection (and restores a serial port's settings) on a copy of its
+    /// descriptor, so that the number it used goes back to `LowDescriptors` instead of being freed.
     private func disconnect() {
-        if connected { modbus_close(context) }
+        guard connected else { return }
         connected = false
+        let descriptor = modbus_get_socket(context)
+        guard descriptor >= 0 else { return modbus_close(context) }
+        modbus_set_socket(context, fcntl(descriptor, F_DUPFD_CLOEXEC, 0))
+        modbus_close(context)
+        LowDescriptors.shared.close(descriptor)
     }
 }

@@ -66,6 +66,8 @@ public final class ModbusServer: Sendable {
 
     /// Binds, listens and starts the server thread.
     public init(_ configuration: Configuration) throws(ModbusError) {
+        // Reserve the low descriptors libmodbus needs while they are free (see LowDescriptors).
+        _ = LowDescriptors.shared
         guard (0...65_535).contains(configuration.port) else {
             throw ModbusError(.invalidArgument, "port \(configuration.port) is out of range; expected 0…65535")
         }
@@ -235,7 +237,7 @@ public final class ModbusServer: Sendable {
         }
 
         func finish() {
-            for fd in clients { Glibc.close(fd) }
+            for fd in clients { LowDescriptors.shared.close(fd) }
             clients.removeAll()
             Glibc.close(listener)
             modbus_free(context)
@@ -256,11 +258,12 @@ public final class ModbusServer: Sendable {
             }
             if fds[0].revents != 0 { return }
             if fds[1].revents != 0 {
-                let client = accept(loop.listener, nil, nil)
-                if client >= 0 {
+                let accepted = accept(loop.listener, nil, nil)
+                // libmodbus selects on it: below FD_SETSIZE, or refused (see LowDescriptors).
+                if accepted >= 0, let client = LowDescriptors.shared.adopt(accepted) {
                     _ = fcntl(client, F_SETFD, FD_CLOEXEC)
                     if loop.clients.count >= configuration.maxConnections {
-                        Glibc.close(client)
+                        LowDescriptors.shared.close(client)
                     } else {
                         var one: Int32 = 1
                         setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -274,7 +277,7 @@ public final class ModbusServer: Sendable {
                 if !answer(entry.fd, loop) { closed.insert(entry.fd) }
             }
             if !closed.isEmpty {
-                for fd in closed { Glibc.close(fd) }
+                for fd in closed { LowDescriptors.shared.close(fd) }
                 loop.clients.removeAll { closed.contains($0) }
                 connectionCount.store(loop.clients.count, ordering: .relaxed)
             }

@@ -81,7 +81,13 @@ extension PushScheduler {
     }
 
     /// Marks `version` as sent to `connection` (and no longer owed).
+    ///
+    /// Attaches the connection to the channel first: a snapshot or replay can hold a channel this
+    /// loop's tick has not learned yet (published since the last tick) for a pattern the
+    /// connection already held, and without an entry to remember the version in, the tick would
+    /// send that same version again as an update (found by the WebSocket fuzz target).
     private func markSent(_ version: ChannelVersion, to connection: PushConnection) {
+        index.attach(connection, to: version.channelID)
         var owed = 0
         index.update(connection, on: version.channelID) { entry in
             if version.version > entry.lastSent { entry.lastSent = version.version }
@@ -138,6 +144,7 @@ extension PushScheduler {
         for version in current {
             let seen = position.versions[version.path.string] ?? 0
             if seen > lastSent(version.channelID, to: connection) {
+                index.attach(connection, to: version.channelID)  // see markSent
                 index.update(connection, on: version.channelID) { $0.lastSent = seen }
             }
         }

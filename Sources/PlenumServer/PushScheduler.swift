@@ -76,6 +76,13 @@ final class PushScheduler {
         scheduleSweep()
     }
 
+    /// Starts the change feed and the keep-alive sweep but no tick: the owner calls `tick()`
+    /// (`PushLoop`, whose loop may be an `EmbeddedEventLoop` with a clock of its own).
+    func startUnticked() {
+        feed = store.makeFeed()
+        scheduleSweep()
+    }
+
     private func scheduleTick() {
         // Fixed rate: the next deadline is one tick after the previous one, not after this pass.
         deadline = deadline + .milliseconds(Int64(configuration.tickMilliseconds))

@@ -298,12 +298,9 @@ public final class PushServer: Service, Sendable {
     }
 
     private func webSocketUpgrader(scheduler box: NIOLoopBoundBox<PushScheduler>) -> NIOWebSocketServerUpgrader {
-        let configuration = self.configuration
-        let logger = self.logger
-        let metrics = self.metrics
         let access = self.access
         return NIOWebSocketServerUpgrader(
-            maxFrameSize: max(configuration.maxMessageBytes, 125),
+            maxFrameSize: PushScheduler.maxFrameSize(configuration),
             // The connection handler answers the decoder's errors itself (one handler less per
             // connection).
             automaticErrorHandling: false,
@@ -326,45 +323,8 @@ public final class PushServer: Service, Sendable {
             },
             upgradePipelineHandler: { [self] channel, head in
                 channel.eventLoop.makeCompletedFuture {
-                    // Pre-built frames enter below the frame encoder — and above TLS, which then
-                    // encrypts each flush's bytes together: still one write per tick.
-                    let tap = RawWriteTap()
-                    #if TLS
-                    if let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
-                        try channel.pipeline.syncOperations.addHandler(tap, position: .after(tls))
-                    } else {
-                        try channel.pipeline.syncOperations.addHandler(tap, position: .first)
-                    }
-                    #else
-                    try channel.pipeline.syncOperations.addHandler(tap, position: .first)
-                    #endif
-                    let output = try channel.pipeline.syncOperations.context(handler: tap)
                     let id = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
-                    let connection = PushConnection(
-                        id: id,
-                        output: output,
-                        subscriptions: SubscriptionSet(
-                            limit: configuration.maxSubscriptions,
-                            byteLimit: configuration.maxSubscriptionBytes
-                        )
-                    )
-                    let handler = WebSocketConnectionHandler(
-                        scheduler: box.value,
-                        connection: connection,
-                        initialPattern: WebSocketTarget(uri: head.uri).pattern,
-                        authentication: RequestAccess.authenticate(
-                            RequestAccess.credential(head.headers, webSocket: true),
-                            policy: access.policy
-                        ),
-                        maxMessageBytes: configuration.maxMessageBytes,
-                        metrics: metrics,
-                        logger: logger
-                    )
-                    try channel.pipeline.syncOperations.addHandler(handler)
-                    logger.debug(
-                        "websocket connected",
-                        metadata: ["ws.connection.id": "\(id)", "ws.uri": "\(head.uri)"]
-                    )
+                    try box.value.addConnection(to: channel, uri: head.uri, headers: head.headers, id: id)
                 }
             }
         )

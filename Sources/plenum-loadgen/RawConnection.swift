@@ -12,7 +12,11 @@ final class RawConnection: @unchecked Sendable {
         case upgraded
         /// A complete text message's payload, valid until the next call.
         case text(UnsafeRawBufferPointer)
-        case closed(String?)
+        /// A ping from the hub (its keep-alive); the payload is valid until the next call.
+        case ping(UnsafeRawBufferPointer)
+        /// The hub's close frame (its code, 1005 for none), or the connection ended or broke
+        /// (`code` nil): `reason` is nil for a normal end (1000, 1001, or EOF without a frame).
+        case closed(String?, code: Int? = nil)
     }
 
     let fd: Int32
@@ -136,13 +140,34 @@ final class RawConnection: @unchecked Sendable {
                 }
             case 0x8:
                 let code = payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : 1005
-                report(.closed(code == 1000 || code == 1001 ? nil : "closed by the hub with \(code)"))
+                report(.closed(code == 1000 || code == 1001 ? nil : "closed by the hub with \(code)", code: code))
                 return (offset, false)
+            case 0x9:
+                report(.ping(payload))
             default:
                 break
             }
         }
         return (offset, true)
+    }
+
+    /// Sends one masked client frame (RFC 6455 §5.3) in a single `send`; false when the socket
+    /// did not take it whole (the hub stopped reading, or the connection broke).
+    func sendFrame(opcode: UInt8, _ payload: [UInt8]) -> Bool {
+        var frame: [UInt8] = [0x80 | opcode]
+        frame.reserveCapacity(payload.count + 14)
+        if payload.count < 126 {
+            frame.append(0x80 | UInt8(payload.count))
+        } else if payload.count <= 0xFFFF {
+            frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        } else {
+            frame.append(0x80 | 127)
+            frame += (0..<8).reversed().map { UInt8(truncatingIfNeeded: payload.count >> ($0 * 8)) }
+        }
+        let key = (0..<4).map { _ in UInt8.random(in: 0...255) }
+        frame += key
+        for (index, byte) in payload.enumerated() { frame.append(byte ^ key[index & 3]) }
+        return frame.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == frame.count
     }
 
     private static let switching = Array("HTTP/1.1 101".utf8)

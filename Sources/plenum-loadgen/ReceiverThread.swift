@@ -76,7 +76,9 @@ final class ReceiverThread: Sendable {
         case .upgraded:
             stats.connected += 1
             upgraded.add(1, ordering: .relaxed)
-        case .closed(let reason):
+        case .ping:
+            break  // measurements end long before the hub's keep-alive would close a silent client
+        case .closed(let reason, _):
             stats.closed += 1
             ended.add(1, ordering: .relaxed)
             if let reason, stats.errors.count < 5 { stats.errors.append(reason) }

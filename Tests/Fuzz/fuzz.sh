@@ -18,7 +18,7 @@ SECONDS_EACH=${FUZZ_SECONDS:-600}
 RSS_MB=${FUZZ_RSS_MB:-2048}
 BUILD=.build-fuzz
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(config json channel client-request bacnet)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(config json channel client-request bacnet websocket)
 
 # The longest input libFuzzer may generate, per target: a client message (the server's default
 # max_message_bytes is 64 KiB, but nothing interesting needs more than 16 KiB), a hub.yaml (64
