@@ -15,6 +15,9 @@ public struct DeviceStatus: Sendable, Equatable {
     /// Seconds until the next start, while in backoff.
     public var retryInSeconds: Double?
     public var script: String
+    /// The device's channel prefix (`/plant/line1/chiller-1`): where its channels are, so a
+    /// dashboard can show the status beside them.
+    public var prefix: String
 
     var json: JSONValue {
         var fields: [String: JSONValue] = [
@@ -22,6 +25,7 @@ public struct DeviceStatus: Sendable, Equatable {
             "restarts": .integer(Int64(restarts)),
             "last_error": lastError.map(JSONValue.string) ?? .null,
             "script": .string(script),
+            "prefix": .string(prefix),
         ]
         if let retryInSeconds { fields["retry_in_s"] = .double(retryInSeconds) }
         return .object(fields)
