@@ -27,6 +27,7 @@ const state = {
   connection: "connecting",
 };
 
+const writeResults = new Map(); // path → the answer to the latest write from this page
 const tree = new TreeView($("tree"), plant, { onSelect: (path) => navigate(path) });
 let chart = null;
 
@@ -181,7 +182,9 @@ function panelTarget() {
 function renderPanel(force) {
   const target = panelTarget();
   const key = `${target.kind}:${target.node.path}:${plant.structure}`;
-  if (force || key !== state.panelFor) {
+  // Not while the operator is typing a value into the panel: it would be lost.
+  const typing = document.activeElement?.closest?.("#panel") && /^(INPUT|SELECT)$/.test(document.activeElement.tagName);
+  if (force || (key !== state.panelFor && !typing)) {
     state.panelFor = key;
     if (target.kind === "unit") buildUnitPanel(target.node, target.chartPath);
     else buildOverview(target.node, target.waiting);
@@ -339,11 +342,14 @@ function buildUnitPanel(unit, chartPath) {
   const table = element("table", "points");
   const head = element("thead");
   const headRow = element("tr");
-  for (const label of ["Point", "Value", "Unit", "Age", "Version"]) headRow.append(element("th", "", label));
+  const leaves = plant.leavesUnder(unit, 500).filter((n) => n !== unit);
+  const writable = leaves.some((leaf) => plant.writable.has(leaf.path));
+  const labels = ["Point", "Value", "Unit", "Age", "Version"];
+  if (writable) labels.push("Set");
+  for (const label of labels) headRow.append(element("th", "", label));
   head.append(headRow);
   table.append(head);
   const rows = element("tbody");
-  const leaves = plant.leavesUnder(unit, 500).filter((n) => n !== unit);
   let firstNumeric = null;
   for (const leaf of leaves) {
     const row = element("tr", "point");
@@ -361,7 +367,10 @@ function buildUnitPanel(unit, chartPath) {
       age,
       version,
     );
-    row.addEventListener("click", () => navigate(leaf.path));
+    if (writable) row.append(writeCell(leaf));
+    row.addEventListener("click", (event) => {
+      if (!event.target.closest("input, button, select")) navigate(leaf.path);
+    });
     rows.append(row);
     bind(leaf.path, value, age, row);
     state.bindings[state.bindings.length - 1].version = version;
@@ -402,6 +411,86 @@ function buildUnitPanel(unit, chartPath) {
     chart = null;
   }
   panel.replaceChildren(body);
+}
+
+// A control to write a point the device declares writable (docs/protocol.md, "Writing"):
+// the hub checks the value and the token's permission, the device applies it and answers.
+function writeCell(leaf) {
+  const cell = element("td", "write");
+  const declaration = plant.writable.get(leaf.path);
+  if (!declaration) return cell;
+  cell.dataset.type = declaration.type;
+  const result = element("span", "write-result");
+  // The answer outlives a rebuild of the panel: it is kept by path and shown again.
+  const show = (answer) => {
+    result.textContent = answer.text;
+    result.className = `write-result ${answer.kind}`;
+    result.dataset.code = answer.code;
+  };
+  const kept = writeResults.get(leaf.path);
+  if (kept) show(kept);
+  const send = (value) => {
+    show({ text: "…", kind: "", code: "" });
+    connection.write(leaf.path, value, (message) => {
+      const answer = message.ok
+        ? { text: "✓ written", kind: "ok", code: "ok" }
+        : { text: `✗ ${message.message || message.code}`, kind: "refused", code: message.code };
+      writeResults.set(leaf.path, answer);
+      if (result.isConnected) show(answer);
+      else state.panelFor = null; // rebuilt meanwhile: the next redraw shows it
+    });
+  };
+  const current = leaf.channel?.value;
+  if (declaration.type === "boolean") {
+    for (const value of [true, false]) {
+      const button = element("button", "", String(value));
+      button.addEventListener("click", () => send(value));
+      cell.append(button);
+    }
+  } else {
+    let input;
+    if (declaration.type === "enum") {
+      input = element("select");
+      for (const value of declaration.values || []) {
+        const option = element("option", "", value);
+        option.value = value;
+        option.selected = value === current;
+        input.append(option);
+      }
+    } else {
+      input = element("input");
+      const numeric = declaration.type === "number" || declaration.type === "integer";
+      input.type = numeric ? "number" : "text";
+      if (numeric) {
+        input.step = declaration.type === "integer" ? "1" : "any";
+        if (declaration.min !== undefined) input.min = String(declaration.min);
+        if (declaration.max !== undefined) input.max = String(declaration.max);
+        if (typeof current === "number") input.value = String(current);
+        input.title = `${declaration.min ?? "−∞"} … ${declaration.max ?? "∞"}`;
+      } else if (typeof current === "string") {
+        input.value = current;
+      }
+    }
+    const button = element("button", "", "Set");
+    const submit = () => {
+      if (input.type === "number") {
+        const value = Number(input.value);
+        if (input.value === "" || !Number.isFinite(value)) {
+          result.textContent = "✗ not a number";
+          result.className = "write-result refused";
+          return;
+        }
+        send(value);
+      } else {
+        send(input.value);
+      }
+    };
+    button.addEventListener("click", submit);
+    input.addEventListener("keydown", (event) => event.key === "Enter" && submit());
+    cell.append(input, button);
+  }
+  cell.append(result);
+  return cell;
 }
 
 // ---- the redraw loop ------------------------------------------------------------------------

@@ -53,6 +53,20 @@ export class HubConnection {
     this.lastResume = null; // { recovered, replayed } after the latest resume
     this.messages = 0;
     this.stopped = false;
+    this.writes = new Map(); // id → callback for the `written` answer
+    this.nextWrite = 1;
+  }
+
+  // Asks the hub to write `value` to `channel` (docs/protocol.md, "Writing"); `done` gets the
+  // `written` answer, or a refusal made here when the page is not connected.
+  write(channel, value, done) {
+    if (!this.ws || !this.welcomed) {
+      done({ ok: false, code: "disconnected", message: "not connected to the hub" });
+      return;
+    }
+    const id = `w${this.nextWrite++}`;
+    this.writes.set(id, done);
+    this.ws.send(JSON.stringify({ op: "write", channel, value, id }));
   }
 
   start() {
@@ -132,6 +146,12 @@ export class HubConnection {
       case "error":
         this.handlers.onError(message);
         break;
+      case "written": {
+        const done = this.writes.get(message.id);
+        this.writes.delete(message.id);
+        if (done) done(message);
+        break;
+      }
       default:
         break;
     }
@@ -165,6 +185,11 @@ export class HubConnection {
     if (ws !== this.ws) return;
     clearTimeout(this.welcomeTimer);
     this.ws = null;
+    // Writes still unanswered: the hub may or may not have applied them.
+    for (const done of this.writes.values()) {
+      done({ ok: false, code: "disconnected", message: "the connection closed before the hub answered; read the channel to know" });
+    }
+    this.writes.clear();
     if (this.stopped) return;
     if (event.code === 1009 && this.resuming) this.resumeRefused = true;
     if (event.code === 4001) {

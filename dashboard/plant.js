@@ -60,6 +60,7 @@ export class Plant {
     this.nodes = new Map([["", this.root]]); // path → node
     this.devices = new Map(); // name → status object (with `name`)
     this.devicesByPrefix = new Map(); // prefix → status
+    this.writable = new Map(); // path → what a client may write there (from the device's status)
     this.alarmNodes = new Set(); // channels with an active alarm level
     this.structure = 0; // bumped when a node is added or devices change
     this.changed = new Set(); // paths changed since the last `takeChanged`
@@ -132,9 +133,11 @@ export class Plant {
   updateDevice(name, value) {
     const old = this.devices.get(name);
     if (old && old.prefix) this.devicesByPrefix.delete(old.prefix);
+    for (const path of Object.keys(old?.writable || {})) this.writable.delete(path);
     const status = value && typeof value === "object" ? { ...value, name } : { state: String(value), name };
     this.devices.set(name, status);
     if (typeof status.prefix === "string") this.devicesByPrefix.set(status.prefix, status);
+    for (const [path, declaration] of Object.entries(status.writable || {})) this.writable.set(path, declaration);
     this.structure++;
   }
 

@@ -18,6 +18,9 @@ public struct DeviceStatus: Sendable, Equatable {
     /// The device's channel prefix (`/plant/line1/chiller-1`): where its channels are, so a
     /// dashboard can show the status beside them.
     public var prefix: String
+    /// What clients may write to the device (`writable:` in hub.yaml), by absolute path, as
+    /// `{"type":…,"min":…,"max":…,"values":[…]}`: so a dashboard can offer a control.
+    public var writable: [String: JSONValue] = [:]
 
     var json: JSONValue {
         var fields: [String: JSONValue] = [
@@ -28,6 +31,20 @@ public struct DeviceStatus: Sendable, Equatable {
             "prefix": .string(prefix),
         ]
         if let retryInSeconds { fields["retry_in_s"] = .double(retryInSeconds) }
+        if !writable.isEmpty { fields["writable"] = .object(writable) }
+        return .object(fields)
+    }
+
+    /// A declaration as the status shows it.
+    static func describe(_ channel: WritableChannel) -> JSONValue {
+        var fields: [String: JSONValue] = ["type": .string(channel.kind.description)]
+        if let minimum = channel.minimum { fields["min"] = .double(minimum) }
+        if let maximum = channel.maximum { fields["max"] = .double(maximum) }
+        switch channel.kind {
+        case .enumeration(let values): fields["values"] = .array(values.map(JSONValue.string))
+        case .string: fields["max_length"] = .integer(Int64(channel.maxLength))
+        case .number, .integer, .boolean: break
+        }
         return .object(fields)
     }
 }

@@ -238,6 +238,26 @@ def plant(args, playwright):
                          "tree_value": row(page, channel).locator(".value").inner_text(),
                          "tree_unit": row(page, channel).locator(".unit").inner_text()}
 
+        # A setpoint from the panel: written by the device, then seen on screen; one out of
+        # range is refused with the hub's reason.
+        setpoint = "/plant/line2/chiller-2/setpoint"
+        cell = page.locator(f'table.points tr[data-path="{setpoint}"] td.write')
+        cell.locator("input").fill("7.5")
+        cell.locator("button").click()
+        page.wait_for_selector(f'table.points tr[data-path="{setpoint}"] .write-result[data-code="ok"]')
+        page.wait_for_function(
+            f"() => document.querySelector('table.points tr[data-path=\"{setpoint}\"] td.value').textContent === '7.5'"
+        )
+        seen["write_ok"] = {"result": page.inner_text(f'table.points tr[data-path="{setpoint}"] .write-result'),
+                            "value": point_cells(page, setpoint)["value"]}
+        cell = page.locator(f'table.points tr[data-path="{setpoint}"] td.write')
+        cell.locator("input").fill("15")
+        cell.locator("button").click()
+        refused = page.locator(f'table.points tr[data-path="{setpoint}"] .write-result[data-code="out_of_range"]')
+        refused.wait_for()
+        seen["write_refused"] = refused.inner_text()
+        seen["writable_status"] = hub.get("/api/channels/plenum/devices/chiller-2/status")[1]["value"].get("writable")
+
         # Its chart: from the history, then growing from the WebSocket.
         page.click(f'table.points tr[data-path="{channel}"]')
         first = wait_chart(page, lambda n: n["path"] == channel and n["history"] >= 3, "3 points from history")

@@ -37,6 +37,20 @@ struct DashboardBrowserTests {
             "\(String(describing: value))"
         )
         #expect(value?["before"]?["unit"] == .string("°C") && value?["tree_unit"] == .string("°C"))
+        // A setpoint written from the panel: the device applies it and the screen shows it; a
+        // value out of range is refused with the hub's reason.
+        #expect(seen["write_ok"] == .object(["result": .string("✓ written"), "value": .string("7.5")]))
+        #expect(
+            seen["write_refused"] == .string("✗ 15 is above the maximum 12 of /plant/line2/chiller-2/setpoint")
+        )
+        #expect(
+            seen["writable_status"]
+                == .object([
+                    "/plant/line2/chiller-2/setpoint": .object([
+                        "type": .string("number"), "min": .double(4), "max": .double(12),
+                    ])
+                ])
+        )
         // A chart with points from the history that grows live.
         let chart = seen["chart"]
         #expect((chart?["first"]?["history"]?.intValue ?? 0) >= 3)
