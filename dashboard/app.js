@@ -2,7 +2,7 @@
 // redraws on a timer (never per message) so that thousands of updates a second stay smooth.
 
 import { HubConnection, api, setToken, token } from "./connection.js";
-import { Plant, PROBLEM_STATES } from "./plant.js";
+import { Plant } from "./plant.js";
 import { TreeView } from "./tree.js";
 import { RANGES, TrendChart, loadChartLibrary } from "./charts.js";
 import { element, formatAge, formatTime, formatValue, shorten } from "./format.js";
@@ -25,6 +25,7 @@ const state = {
   lastPanel: 0,
   lastStructure: -1,
   connection: "connecting",
+  disconnectedAt: 0, // when the connection was lost (0: connected)
 };
 
 const writeResults = new Map(); // path → the answer to the latest write from this page
@@ -46,8 +47,10 @@ const connection = new HubConnection({
     };
     indicator.textContent = labels[connectionState] + (detail && connectionState === "live" ? ` ${detail}` : "");
     const banner = $("banner");
+    if (connectionState === "live") state.disconnectedAt = 0;
+    else if (!state.disconnectedAt) state.disconnectedAt = Date.now();
     if (connectionState === "disconnected") {
-      const last = plant.channelCount ? ` Values shown are as of ${formatTime(Date.now())}.` : "";
+      const last = plant.channelCount ? ` Values shown are as of ${formatTime(state.disconnectedAt)}.` : "";
       banner.textContent = `Disconnected from the hub (${detail}). Reconnecting in ${Math.round(retryMs / 100) / 10} s…${last}`;
       banner.hidden = false;
       banner.dataset.state = "disconnected";
