@@ -318,7 +318,8 @@ function unitCard(unit) {
   card.append(header);
   card.addEventListener("click", () => navigate(unit.path));
   const list = element("dl");
-  const leaves = plant.leavesUnder(unit, 14);
+  // Catalogues (`modbus/points`, `meta/points`) describe the points; the card shows the points.
+  const leaves = plant.leavesUnder(unit, 16).filter((leaf) => !/\/(modbus|meta)\/points$/.test(leaf.path)).slice(0, 14);
   for (const leaf of leaves) {
     const row = element("div", "card-row");
     const label = element("dt", "", leaf.path.slice(unit.path.length + 1));

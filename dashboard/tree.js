@@ -197,7 +197,10 @@ export class TreeView {
     if (node.path === this.selected) className += " selected";
     if (node.level === 2) className += " level-alarm";
     else if (node.level === 1) className += " level-predicted";
-    if (channel && now - channel.ts / 1000 > 60000 && !node.path.startsWith("/plenum/")) className += " stale";
+    // A value whose device is not running is not being updated.
+    if (channel && this.plant.deviceFor(node.path)?.state && this.plant.deviceFor(node.path).state !== "running") {
+      className += " stale";
+    }
     if (el.className !== className) el.className = className;
   }
 
