@@ -137,6 +137,7 @@ class Browser:
         self.artifacts = artifacts
         self.errors = []
         self.failed = []
+        self.foreign = []
         self.width, self.height = width, height
         self.page = self.new_page()
 
@@ -148,6 +149,8 @@ class Browser:
         page.on("console", lambda m: m.type == "error" and not self.expected(m.text) and self.errors.append(m.text))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.status} {r.url.split('/', 3)[-1]}"))
+        # Everything must come from the hub: no CDN, no web font, nothing from the internet.
+        page.on("request", lambda r: r.url.startswith(("http://127.0.0.1:", "data:")) or self.foreign.append(r.url))
         return page
 
     @staticmethod
@@ -302,6 +305,7 @@ def plant(args, playwright):
         numbers = wait_chart(fresh, lambda n: n["path"] == channel and n["history"] > 0, "history on a new page")
         seen["fresh_page"] = {"numbers": numbers, "restart_ms": restart_ms}
         seen["errors"] = browser.errors
+        seen["foreign_requests"] = browser.foreign
         seen["failed_requests"] = browser.failed
     finally:
         if browser:

@@ -80,6 +80,7 @@ struct DashboardBrowserTests {
         )
         #expect(seen["errors"] == .array([]))
         #expect(seen["failed_requests"] == .array([]))
+        #expect(seen["foreign_requests"] == .array([]), "the page loads everything from the hub")
     }
 
     @Test func failedDevicesAndAlarmsStandOutAndMissingChartJSIsExplained() async throws {
