@@ -54,7 +54,10 @@ extension PushScheduler {
 
     /// Right above the socket: above TLS when the connection has it, else above `socket` (a
     /// harness's) or first.
-    private static func tapPosition(_ channel: Channel, socket: ChannelHandler?) -> ChannelPipeline.SynchronousOperations.Position {
+    private static func tapPosition(
+        _ channel: Channel,
+        socket: ChannelHandler?
+    ) -> ChannelPipeline.SynchronousOperations.Position {
         #if TLS
         if let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
             return .after(tls)

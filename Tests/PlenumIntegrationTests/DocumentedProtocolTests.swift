@@ -37,7 +37,9 @@ import Testing
         #expect(hub.hub?.text.contains("(WebSocket: ws://127.0.0.1:\(hub.port)/ws/PATTERN)") == true)
         let port = hub.port
         let seen = try await offPool { try PythonClient.run("url_subscribe", port: port, ["/t/**"]) }
-        #expect(seen["welcome"] == .array([.string("epoch"), .string("identity"), .string("tick_ms"), .string("type")]))
+        #expect(
+            seen["welcome"] == .array([.string("epoch"), .string("identity"), .string("tick_ms"), .string("type")])
+        )
         #expect(seen["subscribed"] == .object(["type": .string("subscribed"), "channels": .array([.string("/t/**")])]))
         #expect(seen["snapshot_channels"] == .array([.string("/t/a"), .string("/t/b/c")]))
         #expect(
