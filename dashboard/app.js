@@ -49,11 +49,16 @@ const connection = new HubConnection({
     const banner = $("banner");
     if (connectionState === "live") state.disconnectedAt = 0;
     else if (!state.disconnectedAt) state.disconnectedAt = Date.now();
+    const last = plant.channelCount ? ` Values shown are as of ${formatTime(state.disconnectedAt)}.` : "";
     if (connectionState === "disconnected") {
-      const last = plant.channelCount ? ` Values shown are as of ${formatTime(state.disconnectedAt)}.` : "";
       banner.textContent = `Disconnected from the hub (${detail}). Reconnecting in ${Math.round(retryMs / 100) / 10} s…${last}`;
       banner.hidden = false;
       banner.dataset.state = "disconnected";
+    } else if (connectionState === "unauthorised") {
+      // Stays after the token dialog is closed: why the page is not live (the hub's reason).
+      banner.textContent = `Token needed (${detail}): give one with Token, top right.${last}`;
+      banner.hidden = false;
+      banner.dataset.state = "unauthorised";
     } else if (connectionState === "live") {
       banner.hidden = true;
     }
@@ -117,12 +122,15 @@ function note(text, kind = "") {
 
 // ---- token ----------------------------------------------------------------------------------
 
+// Asked again while the dialog is open (the hub gives up waiting for a token after 5 s): the
+// reason is updated, what the operator is typing is kept.
 function askForToken(reason) {
   const dialog = $("token-dialog");
   $("token-reason").textContent = reason;
-  $("token-input").value = "";
   $("token-forget").hidden = !token();
-  if (!dialog.open) dialog.showModal();
+  if (dialog.open) return;
+  $("token-input").value = "";
+  dialog.showModal();
 }
 
 $("token-form").addEventListener("submit", (event) => {

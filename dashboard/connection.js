@@ -100,6 +100,13 @@ export class HubConnection {
     try {
       ws = held ? new WebSocket(url, ["plenum", `plenum.bearer.${held}`]) : new WebSocket(url);
     } catch (error) {
+      // The browser refuses a subprotocol with a space, a quote, … (a pasted "Bearer …"): that is
+      // no token of the hub's, and retrying cannot help. The message would show the token: not used.
+      if (held && error.name === "SyntaxError") {
+        this.handlers.onState("unauthorised", "not a token");
+        this.handlers.onAuthNeeded("That is not a token: tokens are 43 letters, digits, '-' and '_' (no spaces, no \"Bearer\").");
+        return;
+      }
       this.scheduleRetry(String(error));
       return;
     }
@@ -109,7 +116,9 @@ export class HubConnection {
       clearTimeout(this.welcomeTimer);
       if (!held) {
         this.welcomeTimer = setTimeout(() => {
-          if (!this.welcomed && this.ws === ws) this.handlers.onAuthNeeded("This hub needs a token.");
+          if (this.welcomed || this.ws !== ws) return;
+          this.handlers.onState("unauthorised", "no token");
+          this.handlers.onAuthNeeded("This hub needs a token.");
         }, WELCOME_WAIT_MS);
       }
     };

@@ -15,6 +15,12 @@ the Swift test (DashboardBrowserTests) asserts on it. Scenarios:
           predicted then alarm, and Chart.js missing (server.chart_js pointing nowhere)
   scale   10,000 channels at 1 Hz: the tree stays virtualised, redraws stay throttled, the last
           unit is reachable by scrolling and by the filter; frame timings are reported
+  secured a hub with an `auth:` section (tokens made by `plenum token new`) and trends: the
+          page asks for a token (what is typed survives the hub's 5 s wait); a wrong one is
+          refused with the hub's reason, a pasted "Bearer …" as not a token; a read-only one
+          shows live values and charts history (Bearer), and its Set is `forbidden`; a token
+          with write: sets the setpoint; removing it from hub.yaml + SIGHUP makes the page say
+          it was revoked and ask again
   docs    the shipped plant after `--seconds` (default 240): the screenshots in docs/
 
 Every wait is bounded; a hub left running is killed on the way out.
@@ -92,9 +98,12 @@ class Hub:
             self.process.kill()
             self.process.wait()
 
-    def get(self, path):
+    def get(self, path, token=None):
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+            with urllib.request.urlopen(request, timeout=5) as r:
                 return r.status, json.loads(r.read())
         except urllib.error.HTTPError as e:
             return e.code, None
@@ -515,6 +524,160 @@ def scale(args, playwright):
     return seen
 
 
+def new_token(binary, name, *grants):
+    """`plenum token new NAME …` as an operator runs it: the secret, and the hub.yaml lines it
+    prints for `auth: tokens:`."""
+    out = subprocess.run([binary, "token", "new", name, *grants], capture_output=True, text=True,
+                         timeout=30, check=True).stdout
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("- name:"))
+    entry = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        entry.append(line)
+    return lines[2].strip(), "\n".join(entry) + "\n"
+
+
+SECURED_YAML = """
+server:
+  host: 127.0.0.1
+  tick_ms: 10
+trends:
+  enabled: true
+  path: trends.db
+  prefixes:
+    /plant: {raw: true}
+auth:
+  tokens:
+%(tokens)sdevices:
+  - name: chiller-1
+    script: plugins/chiller.lua
+    prefix: /plant/line1/chiller-1
+    params: {setpoint: 6.5, capacity_kw: 350, period: 0.2}
+    writable:
+      - { channel: setpoint, type: number, min: 4, max: 12 }
+"""
+
+
+def give_token(page, secret):
+    """Types a token into the open dialog and connects."""
+    page.wait_for_selector("#token-dialog[open]")
+    page.fill("#token-input", secret)
+    page.click('#token-form button[type="submit"]')
+
+
+def token_dialog(page, reason_part):
+    """Waits for the token dialog, open with a reason containing `reason_part`; what it shows."""
+    page.wait_for_function(
+        """(part) => document.querySelector('#token-dialog').open
+                     && document.querySelector('#token-reason').textContent.includes(part)""",
+        arg=reason_part,
+    )
+    return {"reason": page.inner_text("#token-reason"), "header": page.inner_text("#connection"),
+            "state": page.get_attribute("#connection", "data-state")}
+
+
+def write_setpoint(page, path, value, code):
+    """Sets `path` from its row's Set control; the answer shown once it has `code`."""
+    cell = page.locator(f'table.points tr[data-path="{path}"] td.write')
+    cell.locator("input").fill(value)
+    cell.locator("button").click()
+    answer = page.locator(f'table.points tr[data-path="{path}"] .write-result[data-code="{code}"]')
+    answer.wait_for()
+    return answer.inner_text()
+
+
+def secured(args, playwright):
+    viewer, viewer_entry = new_token(args.binary, "viewer")
+    operator, operator_entry = new_token(args.binary, "operator", "--write", "/plant/*/*/setpoint")
+    directory = scratch(SECURED_YAML % {"tokens": viewer_entry + operator_entry})
+    hub = Hub(args.binary, directory, free_port())
+    unit = "/plant/line1/chiller-1"
+    channel, setpoint = unit + "/supply_temp", unit + "/setpoint"
+    seen = {}
+    browser = None
+    try:
+        hub.start()
+        browser = Browser(playwright, args.artifacts)
+        page = browser.page
+        history_auth = []
+        page.on("request", lambda r: "/api/history/" in r.url and history_auth.append(r.headers.get("authorization", "")))
+        page.goto(f"http://127.0.0.1:{hub.port}/")
+
+        # No token: the hub says nothing until it gets one, and the page asks for it.
+        seen["no_token"] = token_dialog(page, "needs a token")
+        browser.shot("secured-token-dialog.png")
+
+        # A wrong token, typed slowly: the hub gives up waiting (4001 after 5 s) meanwhile, and
+        # what was typed stays. The hub refuses the token (4001): the dialog again with its reason.
+        page.fill("#token-input", viewer[:-4] + ("AAAA" if not viewer.endswith("AAAA") else "BBBB"))
+        page.wait_for_function("() => window.plenum.connection.ws === null")
+        seen["typed_kept"] = page.input_value("#token-input") != ""
+        page.click('#token-form button[type="submit"]')
+        seen["wrong_token"] = token_dialog(page, "did not accept")
+        seen["wrong_token"]["banner"] = page.inner_text("#banner")
+        # A pasted "Bearer <token>" cannot even be offered (a space): said so, not retried.
+        give_token(page, "Bearer " + viewer)
+        seen["not_a_token"] = token_dialog(page, "not a token")
+        seen["not_a_token"]["banner"] = page.inner_text("#banner")
+
+        # The read-only token: live values, and a chart from the history (REST with Bearer).
+        give_token(page, viewer)
+        wait_live(page)
+        seen["viewer"] = {"header": page.inner_text("#connection"), "dialog_open": page.evaluate("document.querySelector('#token-dialog').open"),
+                          "protocol": page.evaluate("window.plenum.connection.ws.protocol")}
+        row(page, unit).click()
+        page.wait_for_selector(f'table.points tr[data-path="{channel}"]')
+        version = point_cells(page, channel)["version"]
+        page.wait_for_function(
+            f"() => +document.querySelector('table.points tr[data-path=\"{channel}\"] td.version').textContent > {version}"
+        )
+        seen["live_value"] = point_cells(page, channel)
+        page.click(f'table.points tr[data-path="{channel}"]')
+        seen["chart"] = wait_chart(page, lambda n: n["path"] == channel and n["history"] >= 3, "3 points from history")
+        seen["history_bearer"] = [h == f"Bearer {viewer}" for h in history_auth]
+        browser.shot("secured-viewer.png")
+
+        # Set as the read-only token: the hub refuses it (forbidden) and the page says so.
+        seen["write_forbidden"] = write_setpoint(page, setpoint, "7.5", "forbidden")
+
+        # The operator's token, given through the header's Token button: applied.
+        page.click("#token-button")
+        give_token(page, operator)
+        page.wait_for_function("() => document.querySelector('#connection').textContent === 'Live as operator'")
+        seen["write_ok"] = write_setpoint(page, setpoint, "7.5", "ok")
+        page.wait_for_function(
+            f"() => document.querySelector('table.points tr[data-path=\"{setpoint}\"] td.value').textContent === '7.5'"
+        )
+        seen["setpoint_after"] = point_cells(page, setpoint)["value"]
+        seen["setpoint_rest"] = hub.get("/api/channels" + setpoint, token=viewer)[1]["value"]
+
+        # The operator's token revoked: removed from hub.yaml, SIGHUP. The page says so and asks again.
+        with open(os.path.join(directory, "hub.yaml"), "w") as f:
+            f.write(SECURED_YAML % {"tokens": viewer_entry})
+        reloads = hub.text().count("access reloaded")
+        hub.process.send_signal(signal.SIGHUP)
+        seen["revoked"] = token_dialog(page, "revoked")
+        seen["revoked"]["banner"] = page.inner_text("#banner")
+        seen["reloaded"] = hub.text().count("access reloaded") > reloads
+        seen["values_kept"] = point_cells(page, setpoint)["value"]
+        browser.shot("secured-revoked.png")
+        give_token(page, viewer)
+        page.wait_for_function("() => document.querySelector('#connection').textContent === 'Live as viewer'")
+        seen["after_revocation"] = {"header": page.inner_text("#connection"), "banner_hidden": page.is_hidden("#banner")}
+        seen["errors"] = browser.errors
+        seen["failed_requests"] = browser.failed
+        seen["foreign_requests"] = browser.foreign
+    finally:
+        if browser:
+            browser.close()
+        hub.kill()
+        seen["hub_log_tail"] = hub.text()[-1500:]
+        shutil.rmtree(directory, ignore_errors=True)
+    return seen
+
+
 def docs(args, playwright):
     """The screenshots in docs/: the shipped plant after a few minutes (chiller 2's fault has
     made its predictor predict, then alarm)."""
@@ -544,7 +707,7 @@ def docs(args, playwright):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["plant", "faults", "scale", "docs"])
+    parser.add_argument("scenario", choices=["plant", "faults", "scale", "secured", "docs"])
     parser.add_argument("--binary", required=True)
     parser.add_argument("--artifacts", required=True)
     parser.add_argument("--docs", default=os.path.join(REPO, "docs"))

@@ -110,6 +110,50 @@ struct DashboardBrowserTests {
         #expect(seen["errors"] == .array([]))
     }
 
+    /// A hub with `auth:` (tokens from `plenum token new`, as SecuredHub's tests; trends on): the
+    /// token dialog, the hub's refusals, a read-only and a writing token, a revocation by SIGHUP.
+    @Test func aSecuredHubAsksForATokenRefusesWritesItForbidsAndRevokes() async throws {
+        let seen = try await offPool { try DashboardBrowser.run("secured") }
+        // No token: the dialog, and the header says why the page is not live.
+        #expect(seen["no_token"]?["reason"] == .string("This hub needs a token."))
+        #expect(seen["no_token"]?["header"] == .string("Token needed"))
+        // What the operator typed survives the hub's 4001 after 5 s without a token.
+        #expect(seen["typed_kept"] == .bool(true))
+        // A wrong token: the dialog again with the hub's reason, also in the banner.
+        let wrong = seen["wrong_token"]
+        #expect(wrong?["reason"] == .string("The hub did not accept the token (unknown token)."))
+        #expect(wrong?["banner"]?.stringValue?.hasPrefix("Token needed (unknown token)") == true)
+        // A pasted "Bearer <token>" is no subprotocol: said so, not retried in a loop.
+        #expect(seen["not_a_token"]?["reason"]?.stringValue?.hasPrefix("That is not a token") == true)
+        #expect(seen["not_a_token"]?["state"] == .string("unauthorised"))
+        // The read-only token: live values, offered as the subprotocol (the hub selects `plenum`),
+        // and the history over REST with it as Bearer.
+        #expect(seen["viewer"]?["header"] == .string("Live as viewer"))
+        #expect(seen["viewer"]?["protocol"] == .string("plenum"))
+        #expect(Double(seen["live_value"]?["value"]?.stringValue ?? "") != nil)
+        #expect((seen["chart"]?["history"]?.intValue ?? 0) >= 3)
+        #expect(seen["chart"]?["step"] == .string("raw"))
+        let bearer = seen["history_bearer"]?.arrayItems ?? []
+        #expect(!bearer.isEmpty && bearer.allSatisfy { $0 == .bool(true) }, "\(bearer)")
+        // Set with it: the hub's `forbidden`; with the operator's token (write:): applied.
+        #expect(seen["write_forbidden"] == .string("✗ 'viewer' may not write /plant/line1/chiller-1/setpoint"))
+        #expect(seen["write_ok"] == .string("✓ written"))
+        #expect(seen["setpoint_after"] == .string("7.5") && seen["setpoint_rest"] == .double(7.5))
+        // The operator's token removed from hub.yaml, SIGHUP: the page says so and asks again;
+        // the values stay on screen; the read-only token brings it back.
+        #expect(seen["reloaded"] == .bool(true))
+        #expect(seen["revoked"]?["reason"] == .string("The hub closed the connection: token revoked."))
+        #expect(seen["revoked"]?["header"] == .string("Token needed"))
+        #expect(seen["revoked"]?["banner"]?.stringValue?.hasPrefix("Token needed (token revoked)") == true)
+        #expect(seen["values_kept"] == .string("7.5"))
+        #expect(
+            seen["after_revocation"] == .object(["header": .string("Live as viewer"), "banner_hidden": .bool(true)])
+        )
+        #expect(seen["errors"] == .array([]))
+        #expect(seen["failed_requests"] == .array([]))
+        #expect(seen["foreign_requests"] == .array([]))
+    }
+
     @Test func tenThousandChannelsStayVirtualisedAndThrottled() async throws {
         let seen = try await offPool { try DashboardBrowser.run("scale") }
         let quiet = seen["quiet"]
