@@ -37,7 +37,7 @@ public final class MQTTBridge: Service, @unchecked Sendable {
     let commands: CommandRouter?
     let logger: Logger
     let metrics: BridgeMetrics
-    let condition = BridgeCondition()
+    let condition = MonotonicCondition()
     var shared: Shared
     /// `<topic_prefix>/$status`, as a C string.
     let statusTopic: [CChar]
@@ -99,7 +99,7 @@ public final class MQTTBridge: Service, @unchecked Sendable {
     public func run() async throws {
         let (finished, finish) = AsyncStream.makeStream(of: Void.self)
         do {
-            try startBridgeThread(name: threadName("mqtt-")) {
+            _ = try NamedThread(name: threadName("mqtt-")) {
                 self.threadMain()
                 finish.finish()
             }

@@ -80,7 +80,7 @@ final class DeviceRunner: Sendable {
         publishStatus { $0.state = .starting }
         commands?.setUnavailable(spec.name, reason: "is starting")
         do {
-            try startThread(name: spec.name, stackSize: 1 << 20) { [self] in
+            _ = try NamedThread(name: spec.name, stackSize: 1 << 20) { [self] in
                 superviseLoop()
                 threadEnded()
             }
