@@ -143,6 +143,36 @@ import Testing
         #expect(hub.status("meter")?["restarts"] == .integer(0))
     }
 
+    /// That the waits are really slept, by counting rather than timing: two unreachable
+    /// devices retry side by side, one with no backoff (max_backoff_s = poll_s), one doubling
+    /// up to 4 s. By the time the first has made 20 attempts (at least 2.5 s), the second has
+    /// made about 5 (0, 0.125, 0.375, 0.875, 1.875 s, then every 4 s); it could reach 10 only if
+    /// the first were slowed ninefold. Without the backoff both would count alike.
+    @Test func backingOffMakesFarFewerAttemptsThanRetryingAtPollS() async throws {
+        let steady = try ModbusPeer.hangUp()
+        let backingOff = try ModbusPeer.hangUp()
+        let hub = DeviceHarness()
+        func spec(_ name: String, _ listener: ModbusPeer, maxBackoff: Double) -> DeviceSpec {
+            DeviceHarness.spec(
+                name,
+                script: "modbus_device.lua",
+                params: .object([
+                    "host": .string("127.0.0.1"), "port": .integer(Int64(listener.port)), "poll_s": .double(0.125),
+                    "timeout": .double(0.3), "max_backoff_s": .double(maxBackoff),
+                    "points": .array([point("u16", "holding", 0)]),
+                ]),
+                directory: ShippedPluginTests.plugins
+            )
+        }
+        await hub.supervisor.apply([
+            spec("steady", steady, maxBackoff: 0.125), spec("backing", backingOff, maxBackoff: 4),
+        ])
+        #expect(await hub.eventually(timeout: 60) { steady.connections >= 20 }, "\(steady.output)")
+        let attempts = backingOff.connections
+        #expect((1..<10).contains(attempts), "\(attempts) attempts while the steady device made 20")
+        #expect(hub.value("/t/backing/modbus/link") == .string("timeout"))
+    }
+
     @Test func aKilledPeerIsATimeoutAndTheDeviceRecoversByItself() async throws {
         let peer = try ModbusPeer.tcp()
         let hub = DeviceHarness()
