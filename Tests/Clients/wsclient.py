@@ -985,6 +985,50 @@ def write_round_trips(port, channel, count, low, high):
             "failures": failures}
 
 
+def watch_and_write(port, pattern, needed, *writes):
+    """Subscribe to `pattern`; once `needed` of its channels have a value, send each
+    (channel, value) pair in `writes` as a write with ids 1, 2, …; then receive until every write
+    is answered and each accepted one's channel shows the written value. Reports the values
+    before the writes, the answers by id and the values at the end."""
+    needed = int(needed)
+    pairs = [(writes[i], json.loads(writes[i + 1])) for i in range(0, len(writes), 2)]
+    last = {}
+    deadline = time.monotonic() + TIMEOUT * 2
+    with connect(url(port, "/ws" + pattern), max_size=None) as ws:
+        snapshot, _ = recv_until(ws, "snapshot")
+        for entry in snapshot["channels"]:
+            if entry.get("value") is not None:
+                last[entry["channel"]] = entry["value"]
+        while len(last) < needed and time.monotonic() < deadline:
+            try:
+                message = recv_json(ws, max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+            if message["type"] == "update" and message.get("value") is not None:
+                last[message["channel"]] = message["value"]
+        before = dict(last)
+        for i, (channel, value) in enumerate(pairs, start=1):
+            ws.send(json.dumps({"op": "write", "channel": channel, "value": value, "id": i}))
+        answers = {}
+
+        def settled():
+            if len(answers) < len(pairs):
+                return False
+            return all(last.get(c) == v for i, (c, v) in enumerate(pairs, start=1) if answers[i].get("ok"))
+
+        deadline = time.monotonic() + TIMEOUT * 2
+        while not settled() and time.monotonic() < deadline:
+            try:
+                message = recv_json(ws, max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+            if message["type"] == "written":
+                answers[message["id"]] = message
+            elif message["type"] == "update":
+                last[message["channel"]] = message["value"]
+    return {"before": before, "answers": {str(i): a for i, a in answers.items()}, "after": last}
+
+
 if __name__ == "__main__":
     name, port, *args = sys.argv[1:]
     print(json.dumps(globals()[name](int(port), *args)))
