@@ -15,7 +15,7 @@ TEST_DEBS := python3-venv socat curl mosquitto openssl python3-seccomp systemd c
 VENV := .venv
 PYTHON_PACKAGES := websockets==17.4 pymodbus==3.16.1 pyserial==3.5 bacpypes3==0.0.110 paho-mqtt==2.1.0 playwright==1.65.2
 
-.PHONY: run test build lint deps test-deps apt-test-debs venv bench fuzz soak clean
+.PHONY: run test test-plaintext build lint deps test-deps apt-test-debs venv bench fuzz soak clean
 
 ## Install missing Debian packages: as root directly, otherwise via sudo, otherwise say what to run.
 define apt_install
@@ -74,6 +74,18 @@ test: test-deps lint
 	if [ -z "$$total" ] || [ "$$total" = 0 ]; then echo "no tests ran"; exit 1; fi; \
 	echo "$$((total - failed_tests)) passed, $$failed_tests failed"; \
 	exit $$status
+	@$(MAKE) --no-print-directory test-plaintext
+
+# The plaintext-only build (package trait TLS off, docs/security.md): it builds, and it refuses a
+# server.tls section with the located error instead of serving plaintext where TLS was asked for.
+test-plaintext:
+	$(SWIFT) build --disable-default-traits --scratch-path .build/plaintext --product plenum
+	@dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	printf 'server:\n  tls: {cert: %s/hub.crt, key: %s/hub.key}\ndevices: []\n' "$$dir" "$$dir" > "$$dir/hub.yaml"; \
+	if .build/plaintext/debug/plenum check --config "$$dir/hub.yaml" > "$$dir/out" 2>&1; then \
+	  echo "test-plaintext: plenum check accepted server.tls in a build without TLS"; exit 1; fi; \
+	grep -q "built without TLS" "$$dir/out" || { echo "test-plaintext: no 'built without TLS' in:"; cat "$$dir/out"; exit 1; }; \
+	echo "test-plaintext: the plaintext-only build refuses server.tls as documented"
 
 # Release build of the hub and the load generator, then every scenario (3 runs each);
 # results go to bench/results/. `make bench SCENARIOS="seed-10hz-tick10 batch" RUNS=1` for a subset.
