@@ -477,6 +477,54 @@ def watch_through(port, pattern, marker, limit, ready):
     return {"closed": closed, "channels": sorted(channels)}
 
 
+def every_update(port, pattern, ready, done, limit):
+    """Subscribe, create `ready` once the snapshot arrived, then record every update (channel,
+    version, value) until `done` exists (at most `limit` seconds) or the server closes."""
+    deadline = time.monotonic() + float(limit)
+    updates = []
+    closed = False
+    with connect(url(port, "/ws" + pattern), max_size=None) as ws:
+        snapshot, _ = recv_until(ws, "snapshot")
+        open(ready, "w").close()
+        while not os.path.exists(done) and time.monotonic() < deadline:
+            try:
+                message = recv_json(ws, 0.2)
+            except TimeoutError:
+                continue
+            except ConnectionClosed:
+                closed = True
+                break
+            if message["type"] == "update":
+                updates.append([message["channel"], message["version"], message["value"]])
+    return {
+        "snapshot": [[c["channel"], c["version"]] for c in snapshot["channels"]],
+        "updates": updates,
+        "closed": closed,
+        "done": os.path.exists(done),
+    }
+
+
+def hold_write_lock(port, database, ready, release, limit):
+    """Another process writing to the trend database (a backup, an operator's sqlite3 shell, a
+    stuck disk as the hub sees it): takes SQLite's write lock on `database` with BEGIN EXCLUSIVE
+    (in WAL mode it blocks the other writers, not the readers), creates `ready`, and holds the
+    lock until `release` exists (at most `limit` seconds). `port` is not used."""
+    import sqlite3
+
+    connection = sqlite3.connect(database, timeout=TIMEOUT, isolation_level=None)
+    journal = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    connection.execute("BEGIN EXCLUSIVE")
+    started = time.monotonic()
+    open(ready, "w").close()
+    deadline = started + float(limit)
+    while not os.path.exists(release) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    held = time.monotonic() - started
+    connection.execute("ROLLBACK")
+    connection.close()
+    return {"journal_mode": journal, "held_s": round(held, 3), "released": os.path.exists(release)}
+
+
 def resume(port, pattern, marker, portfile):
     """Subscribe, remember positions, disconnect; after the test publishes (and maybe restarts
     the hub), reconnect with those positions and report what arrives."""
