@@ -167,7 +167,12 @@ extension MQTTBridge: MosquittoEvents {
     }
 
     func disconnected(code: Int32, systemError: Int32) {
-        let reason = code == 0 ? nil : MosquittoClient.describe(code, systemError: systemError)
+        // A broker refusing the CONNECT (credentials, client id) ends the connection with
+        // libmosquitto's generic "connection refused" right after `connected(code:)` recorded the
+        // broker's own reason: keep that one, or the status would read like a closed port.
+        let reason =
+            code == 0 || MosquittoClient.isBrokerRefusal(code)
+            ? nil : MosquittoClient.describe(code, systemError: systemError)
         condition.withLock { shared.client }?.listenToLog(true)
         let wasConnected = condition.withLock {
             let was = shared.connected
