@@ -33,7 +33,10 @@ package final class PushLoop {
             configuration: configuration,
             logger: logger,
             metrics: metrics,
-            access: ServerAccess(ServerSecurity(), failures: AuthFailureLog(logger: logger, counter: metrics.authFailures))
+            access: ServerAccess(
+                ServerSecurity(),
+                failures: AuthFailureLog(logger: logger, counter: metrics.authFailures)
+            )
         )
         scheduler.startUnticked()
     }
