@@ -123,6 +123,10 @@ import Testing
 
     static func buffer(_ bytes: [UInt8]) -> ByteBuffer { ByteBuffer(bytes: bytes) }
 
+    // The batches below are 8 MiB: more than a socket's send buffer can grow to (Linux's
+    // tcp_wmem maximum is 4 MiB by default), so the first send is partial whatever the kernel
+    // tuned it to.
+
     @Test func aPlainSocketChannelsDescriptorIsFoundAndVerified() async throws {
         let pair = try await Pair()
         let direct = try await pair.onLoop { $0.sendsDirectly }
