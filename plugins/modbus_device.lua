@@ -10,7 +10,8 @@
 --   "error: <reason>"  it answered with an exception, a bad CRC or a malformed frame, or the
 --                      serial port cannot be opened
 -- Through an outage the device keeps polling, with a backoff that doubles from poll_s up to
--- max_backoff_s, and goes back to "online" by itself.
+-- max_backoff_s (the log says "unreachable: next attempt in <s> s" at each step), and goes back
+-- to "online" by itself.
 --
 -- Params (defaults):
 --   host = nil             Modbus TCP: the device's address          } one of the two
@@ -214,7 +215,7 @@ end
 
 local now = hub.monotonic()
 for _, group in ipairs(groups) do group.due = now end
-local failures = 0
+local failures, backoff = 0, nil
 while true do
     now = hub.monotonic()
     local problem, unreachable, detail = nil, false, nil
@@ -230,9 +231,12 @@ while true do
     if unreachable then
         failures = failures + 1
         local wait = math.min(max_backoff, default_poll * 2 ^ (failures - 1))
+        -- One line per step of the backoff (none once it stays at max_backoff_s).
+        if wait ~= backoff then hub.log.info(string.format("unreachable: next attempt in %g s", wait)) end
+        backoff = wait
         for _, group in ipairs(groups) do group.due = now + wait end
     else
-        failures = 0
+        failures, backoff = 0, nil
     end
     local next_due = math.huge
     for _, group in ipairs(groups) do next_due = math.min(next_due, group.due) end

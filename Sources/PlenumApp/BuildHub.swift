@@ -61,6 +61,7 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
         onStarted: progress.markDevicesStarted,
         commands: commands
     )
+    let dashboard = loadDashboard(configuration.server, logger: logger)
     var serverConfiguration = ServerConfiguration(configuration.server)
     if let port = options.portOverride { serverConfiguration.port = port }
     let server = PushServer(
@@ -74,6 +75,7 @@ public func buildHub(configuration: HubConfig, options: HubOptions = HubOptions(
         readinessDetails: { trends.map { ["trends": $0.status.json] } ?? [:] },
         history: trends,
         commands: commands,
+        dashboard: dashboard,
         onListening: { port in
             progress.markListening()
             options.onListening(port)

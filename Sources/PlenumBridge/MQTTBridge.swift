@@ -37,7 +37,7 @@ public final class MQTTBridge: Service, @unchecked Sendable {
     let commands: CommandRouter?
     let logger: Logger
     let metrics: BridgeMetrics
-    let condition = BridgeCondition()
+    let condition = MonotonicCondition()
     var shared: Shared
     /// `<topic_prefix>/$status`, as a C string.
     let statusTopic: [CChar]
@@ -99,7 +99,7 @@ public final class MQTTBridge: Service, @unchecked Sendable {
     public func run() async throws {
         let (finished, finish) = AsyncStream.makeStream(of: Void.self)
         do {
-            try startBridgeThread(name: threadName("mqtt-")) {
+            _ = try NamedThread(name: threadName("mqtt-")) {
                 self.threadMain()
                 finish.finish()
             }
@@ -167,7 +167,12 @@ extension MQTTBridge: MosquittoEvents {
     }
 
     func disconnected(code: Int32, systemError: Int32) {
-        let reason = code == 0 ? nil : MosquittoClient.describe(code, systemError: systemError)
+        // A broker refusing the CONNECT (credentials, client id) ends the connection with
+        // libmosquitto's generic "connection refused" right after `connected(code:)` recorded the
+        // broker's own reason: keep that one, or the status would read like a closed port.
+        let reason =
+            code == 0 || MosquittoClient.isBrokerRefusal(code)
+            ? nil : MosquittoClient.describe(code, systemError: systemError)
         condition.withLock { shared.client }?.listenToLog(true)
         let wasConnected = condition.withLock {
             let was = shared.connected

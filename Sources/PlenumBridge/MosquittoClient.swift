@@ -163,6 +163,12 @@ final class MosquittoClient: @unchecked Sendable {
         return String(cString: mosquitto_strerror(rc))
     }
 
+    /// Whether a disconnect code is the end of a connection the broker refused in its CONNACK
+    /// (whose reason `describeConnack` words).
+    static func isBrokerRefusal(_ rc: Int32) -> Bool {
+        rc == MOSQ_ERR_CONN_REFUSED.rawValue
+    }
+
     /// The broker's reason for refusing a CONNECT.
     static func describeConnack(_ code: Int32) -> String {
         String(cString: mosquitto_connack_string(code))

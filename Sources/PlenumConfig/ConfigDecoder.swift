@@ -43,6 +43,7 @@ struct ConfigDecoder {
             return config
         }
         if let node = top["server"] { config.server = decodeServer(node) }
+        config.server.dashboardPath = resolvePath(config.server.dashboard)
         if let node = top["channels"] { config.channels = decodeChannels(node) }
         if let node = top["devices"] { config.devices = decodeDevices(node) }
         if let node = top["trends"] { config.trends = decodeTrends(node) }
@@ -60,7 +61,7 @@ struct ConfigDecoder {
             [
                 "host", "port", "tick_ms", "event_loops", "max_connections", "max_subscriptions", "max_message_bytes",
                 "max_pending_bytes", "max_subscription_bytes", "header_timeout_ms", "idle_timeout_ms",
-                "ping_interval_ms", "max_pending_writes", "direct_sends",
+                "ping_interval_ms", "max_pending_writes", "dashboard", "chart_js", "direct_sends",
             ] + Self.serverSecurityKeys
         guard let map = mapping(node, "server", keys: keys, what: "'server'") else { return server }
         decodeServerSecurity(map, into: &server)
@@ -129,6 +130,7 @@ struct ConfigDecoder {
             100...3_600_000,
             into: &server.pingIntervalMilliseconds
         )
+        decodeDashboard(map, into: &server)
         return server
     }
 

@@ -83,6 +83,17 @@ public struct ServerConfig: Sendable, Equatable {
     public var allowedOrigins: [String] = []
     /// `tls:` — serve HTTPS and `wss://` with this certificate; nil serves plaintext.
     public var tls: TLSConfig?
+    /// The dashboard's directory as written in hub.yaml. Default `dashboard` (beside hub.yaml).
+    public var dashboard: String = "dashboard"
+    /// `dashboard` resolved against the directory holding hub.yaml.
+    public var dashboardPath: String = "dashboard"
+    /// Whether hub.yaml named the dashboard directory (then it must exist).
+    public var dashboardConfigured = false
+    /// The Chart.js file the dashboard's charts load. Default Debian's `libjs-chart.js`.
+    public var chartJS: String = ServerConfig.debianChartJS
+
+    /// Where Debian's `libjs-chart.js` installs Chart.js 3.
+    public static let debianChartJS = "/usr/share/javascript/chart.js/chart.min.js"
 
     /// What each key accepts (docs/configuration.md has the same table).
     public static let portRange = 0...65_535

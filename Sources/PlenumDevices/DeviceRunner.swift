@@ -53,7 +53,14 @@ final class DeviceRunner: Sendable {
         self.metrics = DeviceMetrics(device: spec.name, factory: factory)
         self.logger = logger.with(device: spec.name)
         self.predecessors = predecessors
-        let status = DeviceStatus(state: .starting, restarts: 0, lastError: nil, script: spec.script)
+        var status = DeviceStatus(
+            state: .starting,
+            restarts: 0,
+            lastError: nil,
+            script: spec.script,
+            prefix: spec.prefix.string
+        )
+        for channel in spec.writable { status.writable[channel.path.string] = DeviceStatus.describe(channel) }
         statusBox = Mutex((status, false, false, false))
     }
 
@@ -73,7 +80,7 @@ final class DeviceRunner: Sendable {
         publishStatus { $0.state = .starting }
         commands?.setUnavailable(spec.name, reason: "is starting")
         do {
-            try startThread(name: spec.name, stackSize: 1 << 20) { [self] in
+            _ = try NamedThread(name: spec.name, stackSize: 1 << 20) { [self] in
                 superviseLoop()
                 threadEnded()
             }

@@ -272,3 +272,16 @@ extension Logger {
         return copy
     }
 }
+
+/// Runs blocking `body` (joining device threads, waiting out grace periods) on a thread of its
+/// own and resumes with its result, so that no thread of Swift's cooperative pool ever blocks.
+/// If no thread can be started, `body` runs on the caller's thread rather than not at all.
+private func onOwnThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        do {
+            _ = try NamedThread(name: name, stackSize: 1 << 20) { continuation.resume(returning: body()) }
+        } catch {
+            continuation.resume(returning: body())
+        }
+    }
+}

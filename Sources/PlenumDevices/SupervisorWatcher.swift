@@ -13,7 +13,7 @@ final class SupervisorWatcher: Sendable {
         let exited = self.exited
         let period: UInt64 = 100_000_000
         let scriptPeriod = (try? Deadline(uptimeNanoseconds: 0).adding(seconds: interval))?.uptimeNanoseconds ?? period
-        try startThread(name: "device watcher", stackSize: 1 << 20) {
+        _ = try NamedThread(name: "device watcher", stackSize: 1 << 20) {
             var nextScriptCheck = Deadline.now().adding(nanoseconds: scriptPeriod)
             while signal.sleep(until: Deadline.now().adding(nanoseconds: period)) {
                 let checkScripts = nextScriptCheck.hasPassed

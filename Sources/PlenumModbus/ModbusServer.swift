@@ -129,18 +129,16 @@ public final class ModbusServer: Sendable {
             throw error
         }
         let loop = ServerLoop(context: context, listener: listener)
-        let started = startServerThread(name: "modbus :\(port)") { [self] in
-            serve(loop)
+        do {
+            _ = try NamedThread(name: "modbus :\(port)", stackSize: 256 << 10) { [self] in
+                serve(loop)
+                loop.finish()
+                exited.withLock { $0 = true }
+            }
+        } catch {
             loop.finish()
             exited.withLock { $0 = true }
-        }
-        guard started == 0 else {
-            loop.finish()
-            exited.withLock { $0 = true }
-            throw ModbusError(
-                .connection,
-                "cannot start the server thread: \(SystemError("pthread_create", code: started))"
-            )
+            throw ModbusError(.connection, "cannot start the server thread: \(error)")
         }
     }
 
@@ -299,42 +297,4 @@ public final class ModbusServer: Sendable {
             modbus_reply(loop.context, loop.query, length, mapping.pointer) >= 0
         }
     }
-}
-
-/// Starts `body` on a detached thread named `name` (the first 15 bytes); 0, or the error
-/// `pthread_create` returned.
-private func startServerThread(name: String, _ body: @escaping @Sendable () -> Void) -> Int32 {
-    final class Start {
-        let name: String
-        let body: @Sendable () -> Void
-        init(name: String, body: @escaping @Sendable () -> Void) {
-            self.name = name
-            self.body = body
-        }
-    }
-    var attributes = pthread_attr_t()
-    pthread_attr_init(&attributes)
-    defer { pthread_attr_destroy(&attributes) }
-    pthread_attr_setstacksize(&attributes, 256 << 10)
-    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-    let start = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
-    var thread = pthread_t()
-    let result = pthread_create(
-        &thread,
-        &attributes,
-        { argument in
-            let start = Unmanaged<Start>.fromOpaque(argument!).takeRetainedValue()
-            let fd = open("/proc/thread-self/comm", O_WRONLY)
-            if fd >= 0 {
-                let bytes = Array(start.name.utf8.prefix(15))
-                _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                close(fd)
-            }
-            start.body()
-            return nil
-        },
-        start
-    )
-    if result != 0 { Unmanaged<AnyObject>.fromOpaque(start).release() }
-    return result
 }

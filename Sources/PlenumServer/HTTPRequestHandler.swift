@@ -187,8 +187,11 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: HTTPResponse) {
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: response.contentType)
-        headers.add(name: "Content-Length", value: "\(response.body.count)")
+        // A 304 has no body, and says nothing about the one it stands for.
+        if response.status != .notModified {
+            headers.add(name: "Content-Type", value: response.contentType)
+            headers.add(name: "Content-Length", value: "\(response.body.count)")
+        }
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         let keepAlive = !response.closes && head.isKeepAlive
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")

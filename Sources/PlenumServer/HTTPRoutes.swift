@@ -19,6 +19,8 @@ struct HTTPRoutes: Sendable {
     var history: (any HistorySource)?
     /// Where `PUT /api/channels/<path>` goes (`HTTPRoutes+Writes.swift`); nil: no writes.
     var commands: CommandRouter?
+    /// The dashboard's files (`HTTPRoutes+Dashboard.swift`); nil: `/` answers 404.
+    var dashboard: DashboardFiles?
 
     /// Who sent a request.
     enum Caller {
@@ -36,6 +38,9 @@ struct HTTPRoutes: Sendable {
                 ?? RequestAccess.upgradeRefusal(head, security: access.security)
                 ?? HTTPResponse(.badRequest, error: WebSocketHandshake.usage)
         }
+        // The dashboard's files hold no channel data: served to anyone, before the token check (the
+        // page then asks the user for a token: docs/dashboard.md).
+        if let file = dashboardFile(head) { return file }
         guard let caller = caller(of: head, from: remote) else { return RequestAccess.unauthorized("unknown token") }
         let loopback = RequestAccess.isLoopback(remote)
         let path = WebSocketTarget.path(of: head.uri)

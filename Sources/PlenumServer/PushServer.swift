@@ -48,6 +48,7 @@ public final class PushServer: Service, Sendable {
     ///     `reloadSecurity(_:)`.
     ///   - commands: where clients' writes go (WebSocket `write`, `PUT /api/channels/…`); nil:
     ///     the hub takes no writes and answers them `not_writable`.
+    ///   - dashboard: the files served at `/` and `/ui/…` (nil: 404).
     ///   - onListening: called once with the bound port when the server accepts connections.
     public init(
         configuration: ServerConfiguration,
@@ -60,6 +61,7 @@ public final class PushServer: Service, Sendable {
         readinessDetails: @escaping @Sendable () -> [String: JSONValue] = { [:] },
         history: (any HistorySource)? = nil,
         commands: CommandRouter? = nil,
+        dashboard: DashboardFiles? = nil,
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         self.commands = commands
@@ -80,7 +82,8 @@ public final class PushServer: Service, Sendable {
             isReady: isReady,
             readinessDetails: readinessDetails,
             history: history,
-            commands: commands
+            commands: commands,
+            dashboard: dashboard
         )
     }
 

@@ -111,7 +111,7 @@ public final class TrendStore: Service, HistorySource, Sendable {
         let shared = self.shared
         let queries = self.queries
         do {
-            try startWorkerThread(name: "plenum-trends") { TrendWriter(shared: shared).run() }
+            _ = try NamedThread(name: "plenum-trends") { TrendWriter(shared: shared).run() }
         } catch {
             // Reported like a database failure; the hub runs on (a service that returned early
             // would stop the whole group).
@@ -126,7 +126,7 @@ public final class TrendStore: Service, HistorySource, Sendable {
             return
         }
         do {
-            try startWorkerThread(name: "plenum-history") { queries.run() }
+            _ = try NamedThread(name: "plenum-history") { queries.run() }
         } catch {
             shared.logger.error("trend store cannot start its query thread: \(error); history queries fail")
             queries.stop()

@@ -19,6 +19,12 @@ final class TrendWriter {
     static let closeGraceMicros: Int64 = 2_000_000
     /// Retention runs this often once caught up (and every second while behind).
     static let retentionIntervalNanoseconds: UInt64 = 60_000_000_000
+    /// How long a write or a retention step waits for another program's lock on the file (a
+    /// backup, a `sqlite3` shell in a transaction) before it fails and is retried later: about
+    /// one drain. Waiting longer would stop the drains, and a channel publishing more than its
+    /// history in that time would lose versions from the trends. The stop waits longer.
+    static let lockWaitMilliseconds: Int32 = 50
+    static let stopLockWaitMilliseconds: Int32 = 2_000
 
     private let shared: TrendShared
     private var database: TrendDatabase?
@@ -36,6 +42,7 @@ final class TrendWriter {
         defer { shared.writerFinished() }
         do {
             database = try TrendDatabase(path: shared.configuration.path)
+            database?.connection.setBusyTimeout(milliseconds: Self.lockWaitMilliseconds)
             shared.update { $0.state = .running }
         } catch {
             fail(error, while: "opening")
@@ -150,6 +157,7 @@ final class TrendWriter {
             shared.update { $0.state = .stopped }
         }
         guard let database else { return }
+        database.connection.setBusyTimeout(milliseconds: Self.stopLockWaitMilliseconds)
         for _ in 0..<5 {
             drain()
             let batches = shared.buffer.seal(closingBefore: nil)

@@ -119,6 +119,35 @@ def url_subscribe(port, token, pattern, seconds):
     }
 
 
+def url_token(port, token, seconds):
+    """Opens WebSockets carrying `token` only in the URL's query, in parallel; for each, what
+    arrived within `seconds` and how the connection ended."""
+    paths = [f"/ws?token={token}", f"/ws?access_token={token}", f"/ws/plant/**?token={token}"]
+    results = [None] * len(paths)
+
+    def run(i, path):
+        result = {"path": path.split("?")[0], "types": [], "closed": None}
+        try:
+            with open_ws(port, path, "none", None) as ws:
+                for m in drain(ws, float(seconds)):
+                    result["types"].append(m["type"])
+                try:
+                    ws.recv(timeout=0.1)
+                except ConnectionClosed as e:
+                    result["closed"] = e.rcvd.code if e.rcvd else None
+                except TimeoutError:
+                    result["closed"] = "still open"
+        except InvalidStatus as e:
+            result["status"] = e.response.status_code
+        results[i] = result
+
+    threads = [threading.Thread(target=run, args=(i, p)) for i, p in enumerate(paths)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT * 3)
+    return {"results": results}
+
 def resume(port, token, pattern):
     """Subscribe, remember positions, disconnect, reconnect with `resume` naming every channel
     at version 1 — forbidden ones too — and report what is replayed."""

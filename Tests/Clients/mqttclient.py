@@ -4,13 +4,14 @@ hub bridges into and reports what it received, as one JSON document on stdout.
 
 Usage:
   mqttclient.py watch PORT FILTER [FILTER...] [--seconds S] [--until-topic T --until-payload P]
-                [--settle S] [--ready FILE] [--tls CA CERT KEY]
+                [--settle S] [--ready FILE] [--tls CA CERT KEY] [--auth USER PASSWORD]
       Subscribes; stops after --seconds, after --count messages, or once T carried P, or once nothing arrived
       for --settle seconds after the first message (P "*": any payload). Prints {"count": N, "latest": {topic:
       {"payload": text, "retain": bool, "json": parsed-or-null}}, "first": [...up to 20...]}.
       With --ready, touches FILE once subscribed.
-  publish PORT TOPIC PAYLOAD [--retain] [--tls CA CERT KEY]
+  publish PORT TOPIC PAYLOAD [--retain] [--tls CA CERT KEY] [--auth USER PASSWORD]
       Publishes one message (QoS 1, retained with --retain) and prints {"published": true}.
+  --auth: the username and password to connect with (brokers with allow_anonymous false).
 """
 
 import argparse
@@ -29,6 +30,8 @@ def make_client(args, name):
     if args.tls:
         ca, cert, key = args.tls
         client.tls_set(ca_certs=ca, certfile=cert, keyfile=key, cert_reqs=ssl.CERT_REQUIRED)
+    if args.auth:
+        client.username_pw_set(*args.auth)
     return client
 
 
@@ -118,12 +121,14 @@ def main():
     w.add_argument("--ready")
     w.add_argument("--count", type=int, default=0)
     w.add_argument("--tls", nargs=3)
+    w.add_argument("--auth", nargs=2)
     p = sub.add_parser("publish")
     p.add_argument("port", type=int)
     p.add_argument("topic")
     p.add_argument("payload")
     p.add_argument("--retain", action="store_true")
     p.add_argument("--tls", nargs=3)
+    p.add_argument("--auth", nargs=2)
     args = parser.parse_args()
     if args.command == "watch":
         watch(args)

@@ -557,6 +557,54 @@ def watch_through(port, pattern, marker, limit, ready):
     return {"closed": closed, "channels": sorted(channels)}
 
 
+def every_update(port, pattern, ready, done, limit):
+    """Subscribe, create `ready` once the snapshot arrived, then record every update (channel,
+    version, value) until `done` exists (at most `limit` seconds) or the server closes."""
+    deadline = time.monotonic() + float(limit)
+    updates = []
+    closed = False
+    with connect(url(port, "/ws" + pattern), max_size=None) as ws:
+        snapshot, _ = recv_until(ws, "snapshot")
+        open(ready, "w").close()
+        while not os.path.exists(done) and time.monotonic() < deadline:
+            try:
+                message = recv_json(ws, 0.2)
+            except TimeoutError:
+                continue
+            except ConnectionClosed:
+                closed = True
+                break
+            if message["type"] == "update":
+                updates.append([message["channel"], message["version"], message["value"]])
+    return {
+        "snapshot": [[c["channel"], c["version"]] for c in snapshot["channels"]],
+        "updates": updates,
+        "closed": closed,
+        "done": os.path.exists(done),
+    }
+
+
+def hold_write_lock(port, database, ready, release, limit):
+    """Another process writing to the trend database (a backup, an operator's sqlite3 shell, a
+    stuck disk as the hub sees it): takes SQLite's write lock on `database` with BEGIN EXCLUSIVE
+    (in WAL mode it blocks the other writers, not the readers), creates `ready`, and holds the
+    lock until `release` exists (at most `limit` seconds). `port` is not used."""
+    import sqlite3
+
+    connection = sqlite3.connect(database, timeout=TIMEOUT, isolation_level=None)
+    journal = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    connection.execute("BEGIN EXCLUSIVE")
+    started = time.monotonic()
+    open(ready, "w").close()
+    deadline = started + float(limit)
+    while not os.path.exists(release) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    held = time.monotonic() - started
+    connection.execute("ROLLBACK")
+    connection.close()
+    return {"journal_mode": journal, "held_s": round(held, 3), "released": os.path.exists(release)}
+
+
 def resume(port, pattern, marker, portfile):
     """Subscribe, remember positions, disconnect; after the test publishes (and maybe restarts
     the hub), reconnect with those positions and report what arrives."""
@@ -1063,6 +1111,50 @@ def write_round_trips(port, channel, count, low, high):
 
     return {"count": count, "p50_ms": pct(50), "p99_ms": pct(99), "max_ms": round(latencies[-1], 3),
             "failures": failures}
+
+
+def watch_and_write(port, pattern, needed, *writes):
+    """Subscribe to `pattern`; once `needed` of its channels have a value, send each
+    (channel, value) pair in `writes` as a write with ids 1, 2, …; then receive until every write
+    is answered and each accepted one's channel shows the written value. Reports the values
+    before the writes, the answers by id and the values at the end."""
+    needed = int(needed)
+    pairs = [(writes[i], json.loads(writes[i + 1])) for i in range(0, len(writes), 2)]
+    last = {}
+    deadline = time.monotonic() + TIMEOUT * 2
+    with connect(url(port, "/ws" + pattern), max_size=None) as ws:
+        snapshot, _ = recv_until(ws, "snapshot")
+        for entry in snapshot["channels"]:
+            if entry.get("value") is not None:
+                last[entry["channel"]] = entry["value"]
+        while len(last) < needed and time.monotonic() < deadline:
+            try:
+                message = recv_json(ws, max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+            if message["type"] == "update" and message.get("value") is not None:
+                last[message["channel"]] = message["value"]
+        before = dict(last)
+        for i, (channel, value) in enumerate(pairs, start=1):
+            ws.send(json.dumps({"op": "write", "channel": channel, "value": value, "id": i}))
+        answers = {}
+
+        def settled():
+            if len(answers) < len(pairs):
+                return False
+            return all(last.get(c) == v for i, (c, v) in enumerate(pairs, start=1) if answers[i].get("ok"))
+
+        deadline = time.monotonic() + TIMEOUT * 2
+        while not settled() and time.monotonic() < deadline:
+            try:
+                message = recv_json(ws, max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+            if message["type"] == "written":
+                answers[message["id"]] = message
+            elif message["type"] == "update":
+                last[message["channel"]] = message["value"]
+    return {"before": before, "answers": {str(i): a for i, a in answers.items()}, "after": last}
 
 
 if __name__ == "__main__":

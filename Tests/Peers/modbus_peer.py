@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A simulated Modbus device for Plenum's tests: pymodbus 3.16 (SimDevice/SimData) over TCP or RTU.
 
-    modbus_peer.py tcp PORT [--unit N]
-    modbus_peer.py rtu DEVICE [--baud 9600] [--unit N]
+    modbus_peer.py tcp PORT [--unit N] [--log-reads]
+    modbus_peer.py rtu DEVICE [--baud 9600] [--unit N] [--log-reads]
+    modbus_peer.py hangup PORT
 
 Prints one JSON line when it is serving:
 
@@ -10,7 +11,8 @@ Prints one JSON line when it is serving:
                                  "registers": [...], "value": 42.4242}, ...]}
 
 then one JSON line per write a client makes: {"write": {"function": 16, "address": 100,
-"values": [1, 2]}}. Its register map (unit 1 by default):
+"values": [1, 2]}}; with --log-reads, also one line per read request it answers:
+{"read": {"function": 3, "address": 1000, "count": 125}}. Its register map (unit 1 by default):
 
 - holding and input registers 0…79: every type (u16 i16 u32 i32 f32 u64 i64 f64) in every
   order (ABCD CDAB BADC DCBA), laid out as the "vectors" line says; the registers are computed
@@ -18,8 +20,13 @@ then one JSON line per write a client makes: {"write": {"function": 16, "address
 - holding 100…224: writable, 0 at start (a whole 125-register request fits);
 - holding 900…909: exist, but every request touching them answers "slave device busy";
 - holding 950…959 (RTU only): answered with a corrupted CRC;
+- holding 1000…1299: read-only, each register holding its own address (more than one request's
+  worth: 300 registers);
 - anything else: "illegal data address";
 - coils 0…15 and discrete inputs 0…15: the bit patterns COILS and DISCRETE, coils writable.
+
+`hangup` is no Modbus device: it accepts TCP connections on PORT and closes each at once,
+printing {"connection": N} for the N-th — a device that is unreachable, counted per attempt.
 """
 
 import argparse
@@ -67,9 +74,14 @@ def emit(message: dict) -> None:
     sys.stdout.flush()
 
 
+LOG_READS = False
+
+
 async def action(function_code, start_address, address, count, registers, set_values):
     if function_code in (3, 6, 16) and address + count > 900 and address < 910:
         return ExcCodes.DEVICE_BUSY
+    if LOG_READS and set_values is None and function_code in (1, 2, 3, 4):
+        emit({"read": {"function": function_code, "address": address, "count": count}})
     if set_values is not None:
         emit({"write": {"function": function_code, "address": address,
                         "values": [int(v) if not isinstance(v, bool) else v for v in set_values]}})
@@ -81,7 +93,8 @@ def device(unit: int, table: list[dict]) -> SimDevice:
     holding = [SimData(0, values=regs, datatype=DataType.REGISTERS),
                SimData(100, count=125, values=0, datatype=DataType.REGISTERS),
                SimData(900, count=10, values=7, datatype=DataType.REGISTERS),
-               SimData(950, count=10, values=9, datatype=DataType.REGISTERS)]
+               SimData(950, count=10, values=9, datatype=DataType.REGISTERS),
+               SimData(1000, values=list(range(1000, 1300)), datatype=DataType.REGISTERS)]
     inputs = [SimData(0, values=regs, datatype=DataType.REGISTERS)]
     coils = [SimData(0, values=COILS, datatype=DataType.BITS)]
     discrete = [SimData(0, values=DISCRETE, datatype=DataType.BITS)]
@@ -104,13 +117,34 @@ class CrcCorrupter:
         return data
 
 
+async def hang_up(port: int) -> None:
+    connections = 0
+
+    async def accepted(reader, writer):
+        nonlocal connections
+        connections += 1
+        emit({"connection": connections})
+        writer.close()
+
+    server = await asyncio.start_server(accepted, "127.0.0.1", port)
+    emit({"ready": True, "vectors": []})
+    async with server:
+        await server.serve_forever()
+
+
 async def main() -> None:
+    global LOG_READS
     parser = argparse.ArgumentParser()
-    parser.add_argument("transport", choices=["tcp", "rtu"])
+    parser.add_argument("transport", choices=["tcp", "rtu", "hangup"])
     parser.add_argument("where")
     parser.add_argument("--unit", type=int, default=1)
     parser.add_argument("--baud", type=int, default=9600)
+    parser.add_argument("--log-reads", action="store_true")
     args = parser.parse_args()
+    LOG_READS = args.log_reads
+    if args.transport == "hangup":
+        await hang_up(int(args.where))
+        return
     table = vectors()
     if args.transport == "tcp":
         server = ModbusTcpServer(device(args.unit, table), address=("127.0.0.1", int(args.where)))

@@ -33,6 +33,28 @@ import Testing
 
         deinit { close(fd) }
 
+        /// Whether a datagram is waiting (without waiting for one).
+        var hasPending: Bool {
+            var byte: UInt8 = 0
+            return recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) >= 0
+        }
+
+        /// Sends `apdu` as a BBMD relays it: a Forwarded-NPDU naming `original` (a port on
+        /// 127.0.0.1) as its sender, from this socket.
+        func forward(_ apdu: APDU, from original: UInt16, to port: UInt16) {
+            guard let npdu = try? BVLC.decode(BACnetMessage.encode(apdu)).npdu else { return }
+            let bytes = BVLC.forwarded(source: BACnetIPAddress(host: 0x7F00_0001, port: original), npdu: npdu).encode()
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+
         /// The next datagram (bounded: 5 s) and its sender's port.
         func receive() -> (message: BACnetMessage, port: UInt16)? {
             var buffer = [UInt8](repeating: 0, count: 2_048)
@@ -160,5 +182,47 @@ import Testing
         #expect(
             abort == .abort(fromServer: false, invokeID: invokeID, reason: BACnetAbortReason.segmentationNotSupported)
         )
+    }
+
+    /// A BBMD relays datagrams as Forwarded-NPDUs naming their original sender (Annex J.2.5;
+    /// docs/bacnet.md "Network setup"): the client acknowledges a relayed confirmed
+    /// notification to that sender, not to the BBMD, queues it as the sender's, and takes a
+    /// relayed reply as the reply of the device it named.
+    @Test func aForwardedRequestIsAnsweredToItsOriginalSender() throws {
+        let device = ScriptedDevice()
+        let bbmd = ScriptedDevice()
+        let notifier = ScriptedDevice()
+        let notification = COVNotification(
+            processID: 3,
+            initiatingDevice: BACnetObjectIdentifier("device:77")!,
+            object: Self.ai1,
+            timeRemaining: 60,
+            values: [.init(property: .presentValue, values: [.real(8)])]
+        )
+        var acknowledged: APDU?
+        var bbmdHeardBack = true
+        let (result, client) = try Self.reading(from: device) { device, id, client in
+            bbmd.forward(
+                .confirmedRequest(
+                    .init(
+                        invokeID: 9,
+                        service: BACnetConfirmedService.confirmedCOVNotification,
+                        body: notification.encode()[...]
+                    )
+                ),
+                from: notifier.port,
+                to: client
+            )
+            acknowledged = notifier.receive()?.message.apdu
+            bbmdHeardBack = bbmd.hasPending
+            bbmd.forward(Self.ack(id, 6), from: device.port, to: client)
+        }
+        #expect(try result.get() == [.real(6)])
+        #expect(acknowledged == .simpleACK(invokeID: 9, service: BACnetConfirmedService.confirmedCOVNotification))
+        #expect(!bbmdHeardBack)
+        #expect(!bbmd.hasPending)
+        let queued = try client.nextNotification(until: Deadline(seconds: 0))
+        #expect(queued?.notification == notification)
+        #expect(queued?.source == BACnetDeviceAddress(ip: BACnetIPAddress(host: 0x7F00_0001, port: notifier.port)))
     }
 }

@@ -201,4 +201,44 @@ import Testing
         let apdu = try BACnetMessage.decode(Self.bytes("810a000a010042070301")).apdu
         #expect(apdu == .segmentACK(negative: true, fromServer: false, invokeID: 7, sequenceNumber: 3, windowSize: 1))
     }
+
+    /// Forwarded-NPDU (Annex J.2.5): a BBMD relays the I-Am above for its original sender,
+    /// 192.168.1.10:47808, whose B/IP address follows the header. Bytes from bacpypes3's
+    /// `ForwardedNPDU(IPv4Address("192.168.1.10:47808"), npdu).encode()`.
+    @Test func forwardedNPDUCarriesTheOriginalSender() throws {
+        let hex = "8104001bc0a8010abac001001000c4020004d22205c491002203e7"
+        let message = try BACnetMessage.decode(Self.bytes(hex))
+        let original = BACnetIPAddress(host: 0xC0A8_010A, port: 47_808)
+        guard case .forwarded(let source, let npdu) = message.bvlc else {
+            Issue.record("not a Forwarded-NPDU: \(message.bvlc)")
+            return
+        }
+        #expect(source == original)
+        #expect(source.description == "192.168.1.10:47808")
+        #expect(Array(npdu) == Self.bytes("01001000c4020004d22205c491002203e7"))
+        #expect(
+            try message.service()
+                == .iAm(
+                    IAm(device: BACnetObjectIdentifier("device:1234")!, maxAPDU: 1476, segmentation: 0, vendorID: 999)
+                )
+        )
+        #expect(BVLC.forwarded(source: original, npdu: npdu).encode() == Self.bytes(hex))
+        // The header's length counts the six address bytes; a datagram cut inside them is an error.
+        #expect(throws: BACnetDecodingError.self) { try BVLC.decode(Self.bytes("81040009c0a8010aba")) }
+        #expect(throws: BACnetDecodingError.self) { try BVLC.decode(Self.bytes("8104001bc0a8010abac0")) }
+    }
+
+    /// Register-Foreign-Device (Annex J.2.6): a two-byte time-to-live in seconds, and nothing
+    /// else; its NAK is a BVLC-Result with code 0x0030. Bytes from bacpypes3's
+    /// `RegisterForeignDevice(60).encode()`.
+    @Test func registerForeignDeviceAndItsResult() throws {
+        let hex = "81050006003c"
+        #expect(try BVLC.decode(Self.bytes(hex)) == .registerForeignDevice(timeToLive: 60))
+        #expect(BVLC.registerForeignDevice(timeToLive: 60).encode() == Self.bytes(hex))
+        #expect(try BACnetMessage.decode(Self.bytes(hex)).npdu == nil)
+        #expect(try BVLC.decode(Self.bytes("810000060030")) == .result(code: 0x0030))
+        #expect(BVLC.result(code: 0x0030).encode() == Self.bytes("810000060030"))
+        #expect(throws: BACnetDecodingError.self) { try BVLC.decode(Self.bytes("81050007003c00")) }
+        #expect(throws: BACnetDecodingError.self) { try BVLC.decode(Self.bytes("8105000500")) }
+    }
 }

@@ -35,7 +35,9 @@ func device(
             file: "hub.yaml",
             baseDirectory: fixtures
         )
-        #expect(config.server == ServerConfig())
+        var defaults = ServerConfig()
+        defaults.dashboardPath = fixtures + "/dashboard"
+        #expect(config.server == defaults)
         #expect(config.server.host == "127.0.0.1")
         #expect(config.server.port == 8080)
         #expect(config.server.tickMilliseconds == 10)

@@ -309,7 +309,7 @@ final class Answers: Sendable {
         let perThread = 2_000
         let threads = 4
         // The device: takes and acks, sometimes late; another thread restarts it now and then.
-        let device = TestThread {
+        let device = try NamedThread(name: "device") {
             var count = 0
             while running.load(ordering: .relaxed) {
                 let current = lease.withLock { $0 }
@@ -320,7 +320,7 @@ final class Answers: Sendable {
                 }
             }
         }
-        let restarter = TestThread {
+        let restarter = try NamedThread(name: "restarter") {
             while running.load(ordering: .relaxed) {
                 usleep(3_000)
                 let old = lease.withLock { $0 }
@@ -330,8 +330,8 @@ final class Answers: Sendable {
                 lease.withLock { $0 = new }
             }
         }
-        let submitters = (0..<threads).map { thread in
-            TestThread {
+        let submitters = try (0..<threads).map { thread in
+            try NamedThread(name: "submitter \(thread)") {
                 for index in 0..<perThread {
                     let key = thread * perThread + index
                     router.submit(
@@ -355,30 +355,4 @@ final class Answers: Sendable {
         #expect(codes.isSubset(of: [.ok, .rejected, .timeout, .deviceUnavailable, .busy]))
         #expect(codes.contains(.ok))
     }
-}
-
-/// A joinable pthread for race tests (Core's tests have no Foundation).
-final class TestThread: @unchecked Sendable {
-    // Safe: `thread` is written once in init before anyone can join, then only read by join().
-    private var thread = pthread_t()
-
-    init(_ body: @escaping @Sendable () -> Void) {
-        final class Box {
-            let body: @Sendable () -> Void
-            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-        }
-        let box = Unmanaged.passRetained(Box(body))
-        let result = pthread_create(
-            &thread,
-            nil,
-            { argument in
-                Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue().body()
-                return nil
-            },
-            box.toOpaque()
-        )
-        precondition(result == 0, "pthread_create failed: \(result)")
-    }
-
-    func join() { pthread_join(thread, nil) }
 }

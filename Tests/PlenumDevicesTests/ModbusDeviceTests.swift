@@ -70,6 +70,109 @@ import Testing
         #expect(hub.value("/t/meter/modbus/points")?["f32_CDAB"]?["type"] == .string("f32"))
     }
 
+    /// 300 contiguous registers (docs/modbus.md "Requests"): more than one request's worth, so
+    /// the map is read in requests of at most `max_registers` (125), never splitting a point —
+    /// the u32 at 1124 would make the first request 126 registers long, so it starts the
+    /// second — and every value arrives. The peer reports the requests it answered.
+    @Test func aMapLongerThanOneRequestIsSplitAtMaxRegistersAndEveryValueArrives() async throws {
+        let peer = try ModbusPeer.tcp(logReads: true)
+        let hub = DeviceHarness()
+        var points: [JSONValue] = (1_000..<1_124).map { point("r\($0)", "holding", $0) }
+        points.append(point("wide", "holding", 1_124, ["type": .string("u32")]))
+        points += (1_126..<1_300).map { point("r\($0)", "holding", $0) }
+        await device(
+            hub,
+            [
+                "host": .string("127.0.0.1"), "port": .integer(Int64(peer.port)), "poll_s": .double(0.5),
+                "points": .array(points),
+            ]
+        )
+        #expect(
+            await hub.eventually {
+                hub.value("/t/meter/modbus/link") == .string("online") && hub.value("/t/meter/r1299") != nil
+            }
+        )
+        let missing = ((1_000..<1_124).map { $0 } + (1_126..<1_300).map { $0 }).filter {
+            hub.value("/t/meter/r\($0)") != .integer(Int64($0))
+        }
+        #expect(missing.isEmpty, "registers without their value: \(missing)")
+        #expect(hub.value("/t/meter/wide") == .integer(1_124 << 16 | 1_125))
+        #expect(hub.log.entries.contains { $0.contains("polling 299 points in 3 requests") })
+        let reads = peer.reads.map { [$0.function, $0.address, $0.count] }
+        #expect(Array(reads.prefix(3)) == [[3, 1_000, 124], [3, 1_124, 125], [3, 1_249, 51]], "\(reads)")
+        #expect(reads.allSatisfy { $0[2] <= 125 }, "\(reads)")
+    }
+
+    /// The documented backoff (docs/modbus.md "Outages"): while the device is unreachable the
+    /// next attempt waits poll_s, then twice that, … up to max_backoff_s, one log line per step;
+    /// attempts go on at max_backoff_s; once the device answered, an outage starts again at
+    /// poll_s. The listener counts the attempts (it accepts each connection and hangs up).
+    @Test func anUnreachableDeviceIsRetriedWithABackoffThatDoublesUpToMaxBackoff() async throws {
+        let listener = try ModbusPeer.hangUp()
+        let hub = DeviceHarness()
+        await device(
+            hub,
+            [
+                "host": .string("127.0.0.1"), "port": .integer(Int64(listener.port)), "poll_s": .double(0.125),
+                "timeout": .double(0.3), "max_backoff_s": .double(0.75),
+                "points": .array([point("u16", "holding", 0)]),
+            ]
+        )
+        let steps: @Sendable () -> [String] = {
+            hub.log.entries.compactMap { entry in
+                entry.range(of: "unreachable: next attempt in ").map {
+                    String(entry[$0.upperBound...].prefix { $0 != " " })
+                }
+            }
+        }
+        #expect(await hub.eventually { hub.value("/t/meter/modbus/link") == .string("timeout") })
+        // Four steps of the backoff; then three more attempts at its ceiling, with no new step.
+        #expect(await hub.eventually(timeout: 30) { steps().count >= 4 }, "\(steps())")
+        let attempts = listener.connections
+        #expect(await hub.eventually(timeout: 30) { listener.connections >= attempts + 3 }, "\(listener.output)")
+        #expect(steps() == ["0.125", "0.25", "0.5", "0.75"])
+
+        // The device comes back on the same port: online, then a new outage starts at poll_s.
+        listener.kill()
+        let peer = try ModbusPeer.tcp(port: listener.port)
+        #expect(await hub.eventually(timeout: 20) { hub.value("/t/meter/modbus/link") == .string("online") })
+        #expect(await hub.eventually { hub.value("/t/meter/u16") == .integer(0xBEEF) })
+        peer.kill()
+        #expect(await hub.eventually { steps().count >= 6 }, "\(steps())")
+        #expect(Array(steps().dropFirst(4).prefix(2)) == ["0.125", "0.25"], "\(steps())")
+        #expect(hub.status("meter")?["restarts"] == .integer(0))
+    }
+
+    /// That the waits are really slept, by counting rather than timing: two unreachable
+    /// devices retry side by side, one with no backoff (max_backoff_s = poll_s), one doubling
+    /// up to 4 s. By the time the first has made 20 attempts (at least 2.5 s), the second has
+    /// made about 5 (0, 0.125, 0.375, 0.875, 1.875 s, then every 4 s); it could reach 10 only if
+    /// the first were slowed ninefold. Without the backoff both would count alike.
+    @Test func backingOffMakesFarFewerAttemptsThanRetryingAtPollS() async throws {
+        let steady = try ModbusPeer.hangUp()
+        let backingOff = try ModbusPeer.hangUp()
+        let hub = DeviceHarness()
+        func spec(_ name: String, _ listener: ModbusPeer, maxBackoff: Double) -> DeviceSpec {
+            DeviceHarness.spec(
+                name,
+                script: "modbus_device.lua",
+                params: .object([
+                    "host": .string("127.0.0.1"), "port": .integer(Int64(listener.port)), "poll_s": .double(0.125),
+                    "timeout": .double(0.3), "max_backoff_s": .double(maxBackoff),
+                    "points": .array([point("u16", "holding", 0)]),
+                ]),
+                directory: ShippedPluginTests.plugins
+            )
+        }
+        await hub.supervisor.apply([
+            spec("steady", steady, maxBackoff: 0.125), spec("backing", backingOff, maxBackoff: 4),
+        ])
+        #expect(await hub.eventually(timeout: 60) { steady.connections >= 20 }, "\(steady.output)")
+        let attempts = backingOff.connections
+        #expect((1..<10).contains(attempts), "\(attempts) attempts while the steady device made 20")
+        #expect(hub.value("/t/backing/modbus/link") == .string("timeout"))
+    }
+
     @Test func aKilledPeerIsATimeoutAndTheDeviceRecoversByItself() async throws {
         let peer = try ModbusPeer.tcp()
         let hub = DeviceHarness()

@@ -421,4 +421,75 @@ import Testing
             }
         )
     }
+
+    /// A broker that admits only its users (`allow_anonymous false`, a `mosquitto_passwd` file):
+    /// the bridge with the right password gets in; the one with a wrong password stays out and
+    /// its status channel carries the broker's refusal; neither password is ever printed.
+    @Test func usernameAndPasswordReachTheBrokerAndARefusalIsReported() async throws {
+        let (right, wrong, reader) = ("right-\(UUID().uuidString)", "wrong-\(UUID().uuidString)", "reader-secret")
+        let broker = try MQTTBroker(users: ["plant-a": right, "reader": reader])
+        let hub = try hubDirectory(
+            """
+            site: creds
+            server: { host: 127.0.0.1 }
+            devices:
+              - name: plant
+                script: plugins/bridge_plant.lua
+                prefix: /plant
+                params: { channels: 3, period: 0.2, seconds: 1 }
+            bridges:
+              - name: central
+                host: 127.0.0.1
+                port: \(broker.port)
+                username: plant-a
+                password_file: right.pass
+                include: ["/plant/**"]
+                reconnect_max_s: 2
+              - name: impostor
+                host: 127.0.0.1
+                port: \(broker.port)
+                topic_prefix: plenum/creds-impostor
+                username: plant-a
+                password_file: wrong.pass
+                include: ["/plant/**"]
+                reconnect_max_s: 2
+
+            """
+        )
+        try (right + "\n").write(toFile: hub.path + "/right.pass", atomically: true, encoding: .utf8)
+        try (wrong + "\n").write(toFile: hub.path + "/wrong.pass", atomically: true, encoding: .utf8)
+        _ = try #require(try hub.start())
+        #expect(await hub.eventually(timeout: 30) { hub.value("/plant/done") != nil }, "\(hub.hub?.text ?? "")")
+        let rounds = try #require(hub.value("/plant/done"))
+        let auth = (user: "reader", password: reader)
+
+        var retained: [String: String] = [:]
+        #expect(
+            try eventually(timeout: 15) {
+                retained = try MQTTClient.retained(port: broker.port, ["plenum/creds/#"], auth: auth)
+                return retained["plenum/creds/plant/done"].flatMap { try? JSONParser.parse($0) }?["value"] == rounds
+            },
+            "\(retained)"
+        )
+        #expect(retained["plenum/creds/$status"] == "online")
+        #expect(hub.value("/plenum/bridges/central/status")?["connected"] == .bool(true))
+
+        var refused: JSONValue?
+        #expect(
+            await hub.eventually(timeout: 10) {
+                refused = hub.value("/plenum/bridges/impostor/status")
+                return refused?["last_error"]?.stringValue?.contains("not authori") == true
+            },
+            "\(String(describing: refused))\n\(broker.log)"
+        )
+        #expect(refused?["connected"] == .bool(false))
+        #expect(refused?["state"] == .string("connecting"))
+        #expect(refused?["sent"] == .integer(0))
+        #expect(
+            try MQTTClient.retained(port: broker.port, ["plenum/creds-impostor/#"], seconds: 2, auth: auth).isEmpty
+        )
+        let output = hub.hub?.text ?? ""
+        #expect(output.contains("the broker refused the connection"), "\(output)")
+        #expect(!output.contains(right) && !output.contains(wrong))
+    }
 }

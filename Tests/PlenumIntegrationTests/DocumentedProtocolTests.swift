@@ -34,10 +34,12 @@ import Testing
     /// README quick start and docs/protocol.md "Connecting and subscribing".
     @Test func aClientSubscribedByURLGetsWelcomeSubscribedSnapshotThenIncreasingVersions() async throws {
         let hub = try await startHub()
-        #expect(hub.hub?.text.contains("(WebSocket: ws://0.0.0.0:\(hub.port)/ws/PATTERN)") == true)
+        #expect(hub.hub?.text.contains("(WebSocket: ws://127.0.0.1:\(hub.port)/ws/PATTERN)") == true)
         let port = hub.port
         let seen = try await offPool { try PythonClient.run("url_subscribe", port: port, ["/t/**"]) }
-        #expect(seen["welcome"] == .array([.string("epoch"), .string("tick_ms"), .string("type")]))
+        #expect(
+            seen["welcome"] == .array([.string("epoch"), .string("identity"), .string("tick_ms"), .string("type")])
+        )
         #expect(seen["subscribed"] == .object(["type": .string("subscribed"), "channels": .array([.string("/t/**")])]))
         #expect(seen["snapshot_channels"] == .array([.string("/t/a"), .string("/t/b/c")]))
         #expect(

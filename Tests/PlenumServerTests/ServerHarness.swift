@@ -25,6 +25,7 @@ final class ServerHarness: Sendable {
         logger: Logger? = nil,
         historySource: (any HistorySource)? = nil,
         commands: CommandRouter? = nil,
+        dashboard: DashboardFiles? = nil,
         _ configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> ServerHarness {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
@@ -40,6 +41,7 @@ final class ServerHarness: Sendable {
             isReady: { ready },
             history: historySource,
             commands: commands,
+            dashboard: dashboard,
             onListening: { port in
                 listening.yield(port)
                 listening.finish()

@@ -26,21 +26,41 @@ public final class MQTTBroker: @unchecked Sendable {
         public var description: String
     }
 
-    /// - Parameter tls: serve TLS only, and require a client certificate signed by its CA.
-    public init(tls: TLSFiles? = nil, start: Bool = true) throws {
+    /// - Parameters:
+    ///   - tls: serve TLS only, and require a client certificate signed by its CA.
+    ///   - users: username → password; when given, only these may connect (`allow_anonymous
+    ///     false` and a password file made with `mosquitto_passwd`).
+    public init(tls: TLSFiles? = nil, users: [String: String] = [:], start: Bool = true) throws {
         port = try freeLoopbackPort()
         directory = NSTemporaryDirectory() + "plenum-mqtt-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         configPath = directory + "/mosquitto.conf"
         var lines = [
             "listener \(port) 127.0.0.1",
-            "allow_anonymous true",
+            "allow_anonymous \(users.isEmpty)",
             "persistence false",
             // Every retained message reaches a late wildcard subscriber (the default caps the
             // queue at 1000, which would cut a snapshot of many channels short).
             "max_queued_messages 0",
             "max_inflight_messages 0",
         ]
+        if !users.isEmpty {
+            let passwords = directory + "/passwords"
+            for (index, (user, password)) in users.sorted(by: { $0.key < $1.key }).enumerated() {
+                let create = index == 0 ? ["-c"] : []
+                let result = try ChildProcess.run(
+                    "/usr/bin/mosquitto_passwd",
+                    create + ["-b", passwords, user, password],
+                    timeout: 30
+                )
+                guard result.status == 0 else {
+                    throw Failure(description: "mosquitto_passwd failed:\n\(result.stderr)")
+                }
+            }
+            // mosquitto started as root drops to the `mosquitto` user, which must read it.
+            chmod(passwords, 0o644)
+            lines.append("password_file \(passwords)")
+        }
         if let tls {
             lines += [
                 "cafile \(tls.ca)", "certfile \(tls.serverCert)", "keyfile \(tls.serverKey)",
@@ -151,11 +171,12 @@ public enum MQTTClient {
         _ filters: [String],
         settle: Double = 0.7,
         seconds: Double = 10,
-        tls: [String] = []
+        tls: [String] = [],
+        auth: (user: String, password: String)? = nil
     ) throws -> [String: String] {
         let result = try run(
             ["watch", String(port)] + filters + ["--seconds", String(seconds), "--settle", String(settle)]
-                + (tls.isEmpty ? [] : ["--tls"] + tls)
+                + (tls.isEmpty ? [] : ["--tls"] + tls) + (auth.map { ["--auth", $0.user, $0.password] } ?? [])
         )
         guard case .object(let latest)? = result["latest"] else { return [:] }
         var out: [String: String] = [:]

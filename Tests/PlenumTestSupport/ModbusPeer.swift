@@ -23,10 +23,17 @@ public final class ModbusPeer: @unchecked Sendable {
         public init(description: String) { self.description = description }
     }
 
-    /// A peer serving Modbus TCP on `port` (a free one when nil).
-    public static func tcp(port: Int? = nil, unit: Int = 1) throws -> ModbusPeer {
+    /// A peer serving Modbus TCP on `port` (a free one when nil); with `logReads`, it reports
+    /// every read request it answers (see `reads`).
+    public static func tcp(port: Int? = nil, unit: Int = 1, logReads: Bool = false) throws -> ModbusPeer {
         let chosen = try port ?? freeLoopbackPort()
-        return try ModbusPeer(["tcp", String(chosen), "--unit", String(unit)])
+        return try ModbusPeer(["tcp", String(chosen), "--unit", String(unit)] + (logReads ? ["--log-reads"] : []))
+    }
+
+    /// No Modbus device: a listener on a free port that accepts each connection and closes it at
+    /// once, counting them (see `connections`) — an unreachable device, attempt by attempt.
+    public static func hangUp() throws -> ModbusPeer {
+        try ModbusPeer(["hangup", String(try freeLoopbackPort())])
     }
 
     /// A peer serving Modbus RTU on the serial device `path`.
@@ -74,6 +81,22 @@ public final class ModbusPeer: @unchecked Sendable {
             else { return nil }
             return (Int(function), Int(address), values)
         }
+    }
+
+    /// Every read request the peer answered so far, in order (peers started with `logReads`).
+    public var reads: [(function: Int, address: Int, count: Int)] {
+        process.text.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("{\"read\""), let json = try? JSONParser.parse(String(line)),
+                let read = json["read"], let function = read["function"]?.numberValue,
+                let address = read["address"]?.numberValue, let count = read["count"]?.numberValue
+            else { return nil }
+            return (Int(function), Int(address), Int(count))
+        }
+    }
+
+    /// How many connections a `hangUp()` listener accepted (and closed) so far.
+    public var connections: Int {
+        process.text.split(separator: "\n").filter { $0.hasPrefix("{\"connection\"") }.count
     }
 
     /// Waits (bounded) until the peer has received a write matching `predicate`.
