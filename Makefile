@@ -92,7 +92,7 @@ test-plaintext:
 
 # Release build of the hub and the load generator, then every scenario (3 runs each);
 # results go to bench/results/. `make bench SCENARIOS="seed-10hz-tick10 batch" RUNS=1` for a subset.
-# `make bench-floor`: only the floor side by side (floor-ceiling, floor-batch, floor-slow; ~4 min).
+# `make bench-floor`: only the floor side by side (floor-ceiling, floor-batch, floor-slow; ~3 min).
 RUNS ?= 3
 SCENARIOS ?=
 bench-deps:
