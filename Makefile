@@ -12,10 +12,13 @@ BUILD_DEBS := liblua5.4-dev libyaml-dev libmodbus-dev libsqlite3-dev libmosquitt
 # unit's system call filter; systemd for systemd-analyze, which checks the unit; chromium for the
 # dashboard's browser tests, driven by Playwright — which never downloads a browser).
 TEST_DEBS := python3-venv socat curl mosquitto openssl python3-seccomp systemd chromium
+# Extra Debian packages `make bench` needs: gcc builds the floor (../shared/bench/floor.c) that the
+# floor-* scenarios run beside the hub; linux-perf gives their `PERF_STAT=1` counts (optional).
+BENCH_DEBS := gcc linux-perf
 VENV := .venv
 PYTHON_PACKAGES := websockets==17.4 pymodbus==3.16.1 pyserial==3.5 bacpypes3==0.0.110 paho-mqtt==2.1.0 playwright==1.65.2
 
-.PHONY: run test test-plaintext build lint deps test-deps apt-test-debs venv bench fuzz soak clean
+.PHONY: run test test-plaintext build lint deps test-deps apt-test-debs venv bench bench-deps bench-floor fuzz soak clean
 
 ## Install missing Debian packages: as root directly, otherwise via sudo, otherwise say what to run.
 define apt_install
@@ -89,9 +92,16 @@ test-plaintext:
 
 # Release build of the hub and the load generator, then every scenario (3 runs each);
 # results go to bench/results/. `make bench SCENARIOS="seed-10hz-tick10 batch" RUNS=1` for a subset.
+# `make bench-floor`: only the floor side by side (floor-ceiling, floor-batch, floor-slow; ~3 min).
 RUNS ?= 3
 SCENARIOS ?=
-bench: deps
+bench-deps:
+	$(call apt_install,$(BENCH_DEBS))
+
+bench-floor:
+	$(MAKE) --no-print-directory bench SCENARIOS="floor-ceiling floor-batch floor-slow"
+
+bench: deps bench-deps
 	$(SWIFT) build -c release --product plenum
 	$(SWIFT) build -c release --product plenum-loadgen
 	$(SWIFT) build -c release --product plenum-bacnet-bench

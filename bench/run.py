@@ -595,6 +595,12 @@ SCENARIOS["bridge-plant-off"] = bridge.plant_scenario(Hub, write_config, None)
 SCENARIOS["bridge-plant-qos0"] = bridge.plant_scenario(Hub, write_config, 0)
 SCENARIOS["bridge-plant-qos1"] = bridge.plant_scenario(Hub, write_config, 1)
 
+# The floor side by side (issue 14): ../shared/bench/floor.c, then the hub, each run (bench/floor.py).
+import floor  # noqa: E402
+
+for _name in floor.CASES:
+    SCENARIOS[_name] = floor.scenario(_name, ROOT, Hub, write_config, free_port, LOADGEN)
+
 
 def machine():
     cpu = ""
@@ -628,6 +634,9 @@ def main():
         with open(path, "w") as f:
             json.dump(summary, f, indent=1, sort_keys=True)
     print(f"results: {path}", file=sys.stderr)
+    ratios = floor.table(summary)
+    if ratios:
+        print("\nThe floor side by side (hub / floor, medians of the runs):\n" + ratios, file=sys.stderr)
     for directory, _, _ in _filled.values():
         shutil.rmtree(directory, ignore_errors=True)
 

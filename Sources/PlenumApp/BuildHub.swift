@@ -137,7 +137,8 @@ extension ServerConfiguration {
             headerTimeoutMilliseconds: server.headerTimeoutMilliseconds,
             idleTimeoutMilliseconds: server.idleTimeoutMilliseconds,
             pingIntervalMilliseconds: server.pingIntervalMilliseconds,
-            maxPendingWrites: server.maxPendingWrites
+            maxPendingWrites: server.maxPendingWrites,
+            directSends: server.directSends
         )
     }
 }

@@ -61,7 +61,7 @@ struct ConfigDecoder {
             [
                 "host", "port", "tick_ms", "event_loops", "max_connections", "max_subscriptions", "max_message_bytes",
                 "max_pending_bytes", "max_subscription_bytes", "header_timeout_ms", "idle_timeout_ms",
-                "ping_interval_ms", "max_pending_writes", "dashboard", "chart_js",
+                "ping_interval_ms", "max_pending_writes", "dashboard", "chart_js", "direct_sends",
             ] + Self.serverSecurityKeys
         guard let map = mapping(node, "server", keys: keys, what: "'server'") else { return server }
         decodeServerSecurity(map, into: &server)
@@ -123,6 +123,7 @@ struct ConfigDecoder {
             into: &server.idleTimeoutMilliseconds
         )
         integer(map["max_pending_writes"], "server.max_pending_writes", 1...10_000, into: &server.maxPendingWrites)
+        if let n = map["direct_sends"], let v = boolean(n, "server.direct_sends") { server.directSends = v }
         integer(
             map["ping_interval_ms"],
             "server.ping_interval_ms",

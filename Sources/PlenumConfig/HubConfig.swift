@@ -73,6 +73,9 @@ public struct ServerConfig: Sendable, Equatable {
     /// Writes one WebSocket connection may have waiting for their answer; beyond, `busy`.
     /// Default 16.
     public var maxPendingWrites: Int = 16
+    /// Plaintext WebSocket pushes go straight to the socket with one non-blocking send (NIO
+    /// takes only what the kernel does not); false: every write through NIO. Default true.
+    public var directSends = true
     /// Serve without `auth:` on an address other than loopback. Default false.
     public var allowAnonymous = false
     /// Browser origins (`https://dashboard.example:8443`, `null`, or `*`) allowed to open a

@@ -18,13 +18,22 @@ final class PushConnection: IndexedSubscriber {
     var writable = true
     /// The sum of the index entries' `owed` bytes: updates skipped while not writable.
     var owedBytes = 0
-    /// Frames collected for this connection during the current tick.
+    /// Frames collected for this connection during the current tick, when they are not one run
+    /// of the tick's joined frames.
     var batch: ByteBuffer?
+    /// The run of the tick's joined frames this connection gets (`PushScheduler.tick`).
+    var run = 0..<0
     var isClosing = false
     /// Whether anything arrived since the scheduler's previous keep-alive sweep.
     var heardFrom = true
     /// Whether the previous sweep pinged this connection (and nothing has arrived since).
     var pinged = false
+    /// The socket for direct sends (the fast path); nil: every byte goes through NIO (TLS, a
+    /// harness, or a descriptor that could not be verified). Dropped once the connection closes.
+    private var socket: DirectSocket?
+    /// Writes handed to NIO and not yet taken by the kernel. While there is one, `send` queues
+    /// behind it in NIO too: a direct send would overtake it.
+    private(set) var queuedInNIO = 0
     /// Writes handed to the command router and not yet answered (at most `max_pending_writes`).
     var pendingWrites = 0
     /// What those writes hold (`PushScheduler.heldBytes`): at most `max_message_bytes`.
@@ -32,11 +41,15 @@ final class PushConnection: IndexedSubscriber {
     /// Who writes through this connection. Anonymous until authentication sets it.
     var caller = CommandCaller.anonymous
 
-    init(id: Int, output: ChannelHandlerContext, subscriptions: SubscriptionSet) {
+    init(id: Int, output: ChannelHandlerContext, subscriptions: SubscriptionSet, socket: DirectSocket? = nil) {
         self.id = id
         self.output = output
         self.subscriptions = subscriptions
+        self.socket = socket
     }
+
+    /// Whether sends may go straight to the socket (see `DirectSocket`).
+    var sendsDirectly: Bool { socket != nil }
 
     var channel: Channel { output.channel }
 
@@ -54,11 +67,48 @@ final class PushConnection: IndexedSubscriber {
         identity?.canRead(path) ?? false
     }
 
-    /// The one write path of every byte sent to a client: one frame (or several joined), then a
-    /// flush — one syscall. Callers have checked the slow-consumer cap (`PushScheduler.mayQueue`).
+    /// The one write path of every byte sent to a client: one frame (or several joined), one
+    /// syscall. Callers have checked the slow-consumer cap (`PushScheduler.mayQueue`).
+    ///
+    /// The fast path: with a `DirectSocket` and nothing waiting in NIO, one non-blocking `send`
+    /// on the descriptor; what the kernel does not take (a partial write, EAGAIN) goes to NIO,
+    /// which queues it, counts it in `bufferedBytes` and writability like any write, and sends it
+    /// once the socket drains — and every later send queues behind it until NIO has written it,
+    /// so bytes reach the client in the order they were sent.
     func send(_ buffer: ByteBuffer) {
-        output.writeAndFlush(NIOAny(buffer), promise: nil)
+        if let rest = sendDirectly(buffer) { writeThroughNIO(rest, promise: nil) }
     }
+
+    /// The fast path alone: sends what the socket takes now when this connection may send
+    /// directly; returns what is left for NIO (all of `buffer` when it may not), nil when the
+    /// kernel took everything. Never calls into NIO, so the tick may call it during its fan-out
+    /// (where a write that fails and closes the channel would change the index it walks); the
+    /// rest must then be given to `send` before anything else is sent to this connection.
+    func sendDirectly(_ buffer: ByteBuffer) -> ByteBuffer? {
+        guard let socket, queuedInNIO == 0 else { return buffer }
+        switch socket.send(buffer) {
+        case .sent(let count):
+            if count == buffer.readableBytes { return nil }
+            var rest = buffer
+            rest.moveReaderIndex(forwardBy: count)
+            return rest
+        case .wouldBlock, .failed:
+            return buffer
+        }
+    }
+
+    /// Hands `buffer` to NIO (written and flushed), counted in `queuedInNIO` until NIO is done
+    /// with it when this connection sends directly.
+    private func writeThroughNIO(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
+        guard socket != nil else { return output.writeAndFlush(NIOAny(buffer), promise: promise) }
+        queuedInNIO += 1
+        let written = promise ?? output.eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenComplete { [self] _ in queuedInNIO -= 1 }
+        output.writeAndFlush(NIOAny(buffer), promise: written)
+    }
+
+    /// The connection left its scheduler (its channel is inactive): the descriptor may be reused.
+    func detachSocket() { socket = nil }
 
     /// Bytes NIO holds for this connection that the kernel has not taken yet.
     var bufferedBytes: Int {
@@ -81,11 +131,12 @@ final class PushConnection: IndexedSubscriber {
     func close(code: UInt16?, reason: String, allocator: ByteBufferAllocator) {
         guard !isClosing else { return }
         isClosing = true
+        socket = nil
         let channel = self.channel
         try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
         let frame = ServerFrame.close(code, reason: reason, allocator: allocator)
         let written = output.eventLoop.makePromise(of: Void.self)
-        output.writeAndFlush(NIOAny(frame), promise: written)
+        writeThroughNIO(frame, promise: written)
         written.futureResult.whenComplete { result in
             guard case .success = result else { return channel.close(promise: nil) }
             channel.close(mode: .output, promise: nil)

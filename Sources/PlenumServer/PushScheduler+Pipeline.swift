@@ -26,7 +26,8 @@ extension PushScheduler {
         socket: ChannelHandler? = nil
     ) throws {
         let tap = RawWriteTap()
-        try channel.pipeline.syncOperations.addHandler(tap, position: Self.tapPosition(channel, socket: socket))
+        let position = Self.tapPosition(channel, socket: socket)
+        try channel.pipeline.syncOperations.addHandler(tap, position: position)
         let output = try channel.pipeline.syncOperations.context(handler: tap)
         let connection = PushConnection(
             id: id,
@@ -34,7 +35,8 @@ extension PushScheduler {
             subscriptions: SubscriptionSet(
                 limit: configuration.maxSubscriptions,
                 byteLimit: configuration.maxSubscriptionBytes
-            )
+            ),
+            socket: directSocket(channel, tapPosition: position)
         )
         let handler = WebSocketConnectionHandler(
             scheduler: self,
@@ -50,6 +52,17 @@ extension PushScheduler {
         )
         try channel.pipeline.syncOperations.addHandler(handler)
         logger.debug("websocket connected", metadata: ["ws.connection.id": "\(id)", "ws.uri": "\(uri)"])
+    }
+
+    /// The fast path's seam: a connection sends straight to its socket only when the tap is the
+    /// first handler (nothing — no TLS, no harness — between the tap and the socket), and the
+    /// configuration allows it.
+    private func directSocket(
+        _ channel: Channel,
+        tapPosition: ChannelPipeline.SynchronousOperations.Position
+    ) -> DirectSocket? {
+        guard configuration.directSends, case .first = tapPosition else { return nil }
+        return DirectSocket.find(for: channel)
     }
 
     /// Right above the socket: above TLS when the connection has it, else above `socket` (a

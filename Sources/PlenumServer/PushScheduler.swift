@@ -39,6 +39,10 @@ final class PushScheduler {
     /// Channel ids already matched against every pattern held on this loop.
     private var known: [Bool] = []
     private var touched: [PushConnection] = []
+    /// The frames of the current tick, written once each (ticks with several changes).
+    private var joined = ByteBuffer()
+    /// Where each of them starts in `joined`.
+    private var frameStarts: [Int] = []
     /// Connections found over the pending cap during a fan-out, closed once it is done.
     private var overCap: [PushConnection] = []
 
@@ -134,6 +138,7 @@ final class PushScheduler {
         metrics.subscriptions.decrement(by: Double(connection.subscriptions.patterns.count))
         index.remove(connection, patterns: connection.subscriptions.patterns)
         connection.owedBytes = 0
+        connection.detachSocket()
     }
 
     // MARK: - Keep-alive
@@ -171,6 +176,17 @@ final class PushScheduler {
     // MARK: - Push
 
     /// Pushes every version published since the previous tick to the connections that want it.
+    ///
+    /// One change (a single channel, or a slow producer with tick 0): each connection gets one
+    /// frame, sent during the fan-out while its state is in cache (`PushConnection.sendDirectly`,
+    /// which never calls into NIO, so the index is not changed under the walk); only what the
+    /// socket does not take waits for the pass after it.
+    ///
+    /// Several: each changed version's frame is written once into `joined`, one after another,
+    /// and a connection that gets a contiguous run of them — usually all: its subscribers want the
+    /// same channels — holds only the run's bounds and is sent a slice of `joined` (the same
+    /// bytes for all, nothing copied); one that skips a frame in the middle gets a buffer of its
+    /// own from then on. One write per connection per tick either way.
     func tick() {
         guard let feed else { return }
         let changes = store.drain(feed)
@@ -178,40 +194,69 @@ final class PushScheduler {
         let started = NIODeadline.now()
         var delivered = 0
         var skipped = 0
+        var bytes = 0
+        let single = changes.count == 1
+        if !single {
+            joined = allocator.buffer(capacity: joined.capacity)
+            frameStarts.removeAll(keepingCapacity: true)
+        }
         for version in changes {
             let id = version.channelID
             if id >= known.count || !known[id] { learn(version) }
             guard index.count(of: id) > 0 else { continue }
             let newest = version.version
             var frame: ByteBuffer?
+            // This version's frame: `frame` (single) or frame number `joinedFrame` of `joined`.
+            var frameBytes = 0
+            var joinedFrame = -1
             index.forEachEntry(on: id) { entry in
                 let sent = entry.lastSent
                 guard sent < newest else { return }
                 let connection = entry.subscriber
-                if frame == nil { frame = ServerFrame.text(version.updateMessage, allocator: allocator) }
+                if frameBytes == 0 {
+                    if single {
+                        frame = ServerFrame.text(version.updateMessage, allocator: allocator)
+                    } else {
+                        joinedFrame = frameStarts.count
+                        frameStarts.append(joined.writerIndex)
+                        ServerFrame.appendText(version.updateMessage, to: &joined)
+                    }
+                    frameBytes = frame?.readableBytes ?? (joined.writerIndex - frameStarts[joinedFrame])
+                }
                 guard connection.writable, !connection.isClosing else {
-                    if owe(frame!.readableBytes, entry: &entry) { overCap.append(connection) }
+                    if owe(frameBytes, entry: &entry) { overCap.append(connection) }
                     return
                 }
                 if sent > 0 { skipped += Int(newest - sent - 1) }
                 delivered += 1
                 entry.lastSent = newest
-                if connection.batch == nil {
-                    connection.batch = frame
+                bytes += frameBytes
+                if single {
+                    guard let rest = connection.sendDirectly(frame!) else { return }
+                    connection.batch = rest
                     touched.append(connection)
+                } else if connection.batch == nil && connection.run.isEmpty {
+                    connection.run = joinedFrame..<joinedFrame + 1
+                    touched.append(connection)
+                } else if connection.batch == nil && connection.run.upperBound == joinedFrame {
+                    connection.run = connection.run.lowerBound..<joinedFrame + 1
                 } else {
-                    var more = frame!
-                    connection.batch!.writeBuffer(&more)
+                    if connection.batch == nil {
+                        connection.batch = joinedBytes(connection.run, spare: frameBytes * changes.count)
+                        connection.run = 0..<0
+                    }
+                    connection.batch!.writeImmutableBuffer(joinedBytes(joinedFrame..<joinedFrame + 1))
                 }
             }
         }
-        var bytes = 0
         for connection in touched {
             if let batch = connection.batch {
-                bytes += batch.readableBytes
                 connection.send(batch)
+            } else if !connection.run.isEmpty {
+                connection.send(joinedBytes(connection.run))
             }
             connection.batch = nil
+            connection.run = 0..<0
         }
         touched.removeAll(keepingCapacity: true)
         if !overCap.isEmpty {
@@ -222,6 +267,18 @@ final class PushScheduler {
         metrics.bytes.increment(by: Int64(bytes))
         if skipped > 0 { metrics.conflated.increment(by: Int64(skipped)) }
         metrics.tickDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+    }
+
+    /// Frames `run` of this tick's `joined` buffer: a slice sharing its storage, or, with `spare`,
+    /// a copy with room for that many more bytes.
+    private func joinedBytes(_ run: Range<Int>, spare: Int? = nil) -> ByteBuffer {
+        let start = frameStarts[run.lowerBound]
+        let end = run.upperBound < frameStarts.count ? frameStarts[run.upperBound] : joined.writerIndex
+        let slice = joined.getSlice(at: start, length: end - start)!
+        guard let spare else { return slice }
+        var copy = allocator.buffer(capacity: slice.readableBytes + spare)
+        copy.writeImmutableBuffer(slice)
+        return copy
     }
 
     /// A channel first seen on this loop: match it once against every pattern held here.

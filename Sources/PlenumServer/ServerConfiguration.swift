@@ -31,6 +31,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Writes one WebSocket connection may have waiting for their answer; beyond, a write is
     /// answered `busy` at once. (An HTTP connection has one: requests are answered in order.)
     public var maxPendingWrites: Int
+    /// Whether a plaintext WebSocket's pushes go straight to its socket with one non-blocking
+    /// `send` (`DirectSocket`); NIO then takes only what the kernel does not. False: every byte
+    /// through NIO's write path. TLS connections always use NIO's.
+    public var directSends: Bool
 
     public init(
         host: String = "0.0.0.0",
@@ -45,8 +49,10 @@ public struct ServerConfiguration: Sendable, Equatable {
         headerTimeoutMilliseconds: Int = 10_000,
         idleTimeoutMilliseconds: Int = 60_000,
         pingIntervalMilliseconds: Int = 30_000,
-        maxPendingWrites: Int = 16
+        maxPendingWrites: Int = 16,
+        directSends: Bool = true
     ) {
+        self.directSends = directSends
         self.maxPendingWrites = maxPendingWrites
         self.host = host
         self.port = port

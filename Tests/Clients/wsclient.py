@@ -391,6 +391,86 @@ def slow_consumer(port, pattern):
     return {"close": raw.read_close_code()}
 
 
+def stalled_reader(port, pattern, pause, read_for):
+    """Subscribes by message, then stops reading for `pause` s while sending a ping every 20 ms
+    (so replies are queued while the hub's sends to us are partial or would block), then reads
+    for `read_for` s. Every frame must parse; the replies must arrive in order; `subscribed`
+    before the snapshot, each channel's snapshot before its updates, versions increasing; and if
+    the hub closes us (4008), the close frame is the last thing on the wire. (The welcome comes
+    first of all.)"""
+    pause, read_for = float(pause), float(read_for)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(TIMEOUT)
+    sock.connect(("127.0.0.1", port))
+    raw = RawClient.__new__(RawClient)
+    raw.sock = sock
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    raw.buffer = b""
+    while b"\r\n\r\n" not in raw.buffer:
+        raw.buffer += sock.recv(4096)
+    raw.buffer = raw.buffer.split(b"\r\n\r\n", 1)[1]
+    raw.send_frame(0x1, json.dumps({"op": "subscribe", "channels": [pattern], "id": 0}).encode())
+    pings = 0
+    deadline = time.monotonic() + pause
+    while time.monotonic() < deadline:
+        pings += 1
+        raw.send_frame(0x1, json.dumps({"op": "ping", "id": pings}).encode())
+        time.sleep(0.02)
+    result = {"pings": pings, "frames": 0, "bad_frames": 0, "pongs": 0, "pongs_in_order": True,
+              "subscribed_first": None, "snapshot_before_updates": True, "increasing": True, "updates": 0,
+              "close": None, "after_close": 0}
+    snapshot = None
+    last_pong = 0
+    last = {}
+    deadline = time.monotonic() + read_for
+    sock.settimeout(1)
+    while time.monotonic() < deadline:
+        try:
+            opcode, payload, _ = raw.read_frame()
+        except (socket.timeout, TimeoutError):
+            if result["close"] is not None or result["pongs"] == pings:
+                break
+            continue
+        except (EOFError, ConnectionResetError):
+            break
+        if result["close"] is not None:
+            result["after_close"] += 1
+            continue
+        result["frames"] += 1
+        if opcode == 0x8:
+            result["close"] = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+            continue
+        try:
+            message = json.loads(payload)
+        except ValueError:
+            result["bad_frames"] += 1
+            continue
+        kind = message.get("type")
+        if result["subscribed_first"] is None and kind != "welcome":
+            result["subscribed_first"] = kind == "subscribed"
+        if kind == "pong":
+            result["pongs"] += 1
+            if message.get("id") != last_pong + 1:
+                result["pongs_in_order"] = False
+            last_pong = message.get("id", 0)
+        elif kind == "snapshot":
+            snapshot = {c["channel"]: c["version"] for c in message["channels"]}
+            for channel, version in snapshot.items():
+                last[channel] = version
+        elif kind == "update":
+            result["updates"] += 1
+            if snapshot is None or message["channel"] not in snapshot:
+                result["snapshot_before_updates"] = False
+            if message["version"] <= last.get(message["channel"], 0):
+                result["increasing"] = False
+            last[message["channel"]] = message["version"]
+    sock.close()
+    return result
+
+
 def many_clients(port, pattern, count):
     count = int(count)
     results = [None] * count

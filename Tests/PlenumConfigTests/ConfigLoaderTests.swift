@@ -46,6 +46,7 @@ func device(
         #expect(config.server.maxSubscriptions == 1_000)
         #expect(config.server.maxMessageBytes == 65_536)
         #expect(config.server.maxPendingBytes == 4_194_304)
+        #expect(config.server.directSends)
         #expect(config.channels.history == 16)
         #expect(config.devices.count == 1)
         let d = config.devices[0]
@@ -58,6 +59,16 @@ func device(
         #expect(d.limits.memoryMB == 64)
         #expect(d.limits.cpuGuardSeconds == 5)
         #expect(d.limits.stopGraceMilliseconds == 2_000)
+    }
+
+    @Test func directSendsCanBeTurnedOff() throws {
+        let config = try ConfigLoader.parse(
+            Array("server:\n  direct_sends: false\ndevices: []\n".utf8),
+            file: "hub.yaml",
+            baseDirectory: fixtures
+        )
+        #expect(!config.server.directSends)
+        #expect(problems("server:\n  direct_sends: 1\ndevices: []\n").count == 1)
     }
 
     @Test func emptyDeviceListIsValid() throws {

@@ -32,7 +32,7 @@ import Testing
     @Test func unknownKeyWithNothingCloseGetsNoSuggestion() {
         #expect(
             problems("server:\n  colour: blue\n") == [
-                "hub.yaml:2:3: server.colour: unknown key 'colour' (expected one of: host, port, tick_ms, event_loops, max_connections, max_subscriptions, max_message_bytes, max_pending_bytes, max_subscription_bytes, header_timeout_ms, idle_timeout_ms, ping_interval_ms, max_pending_writes, dashboard, chart_js, allow_anonymous, allowed_origins, tls)"
+                "hub.yaml:2:3: server.colour: unknown key 'colour' (expected one of: host, port, tick_ms, event_loops, max_connections, max_subscriptions, max_message_bytes, max_pending_bytes, max_subscription_bytes, header_timeout_ms, idle_timeout_ms, ping_interval_ms, max_pending_writes, dashboard, chart_js, direct_sends, allow_anonymous, allowed_origins, tls)"
             ]
         )
     }

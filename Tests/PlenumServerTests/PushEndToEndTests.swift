@@ -297,6 +297,54 @@ import Testing
         #expect(seen["close"] == .integer(4008))
     }
 
+    /// The fast path's guarantees (`DirectSocket`), end to end, with direct sends on and off: a
+    /// client that stops reading in the middle of large batches while it keeps sending pings gets,
+    /// once it reads again, every frame whole, its replies in order, `subscribed` before the
+    /// snapshot before the updates, increasing versions — and nothing is lost to a 4008.
+    @Test(arguments: [true, false])
+    func aReaderThatStallsMidBatchGetsWholeFramesInOrder(directSends: Bool) async throws {
+        let hub = try await ServerHarness.start { $0.directSends = directSends }
+        // 100 channels of 1,500 bytes every 5 ms: each tick's batch to this client is ~150 KB.
+        let big = JSONValue.string(String(repeating: "x", count: 1_500))
+        let paths = (0..<100).map { "/big/\($0)" }
+        for path in paths { hub.store.publish(try ChannelPath(path), big) }
+        let publisher = hub.publishContinuously(paths, value: big)
+        let seen = try PythonClient.run("stalled_reader", port: hub.port, ["/big/**", "2", "8"])
+        publisher.stop()
+        await hub.stop()
+        #expect(seen["bad_frames"] == .integer(0))
+        #expect(seen["close"] == .null)
+        #expect(seen["subscribed_first"] == .bool(true))
+        #expect(seen["snapshot_before_updates"] == .bool(true))
+        #expect(seen["increasing"] == .bool(true))
+        #expect(seen["pongs_in_order"] == .bool(true))
+        #expect(seen["pongs"] == seen["pings"])
+        #expect((seen["updates"]?.numberValue ?? 0) > 0)
+    }
+
+    /// The same stalled reader under a small `max_pending_bytes`: closed with 4008, the close frame
+    /// last on the wire, every frame before it whole and in order.
+    @Test(arguments: [true, false])
+    func aStalledReaderOverTheCapIsClosedWith4008AfterWholeFrames(directSends: Bool) async throws {
+        let hub = try await ServerHarness.start {
+            $0.directSends = directSends
+            $0.maxPendingBytes = 65_536
+        }
+        // 100 channels of 1,500 bytes every 5 ms: each tick's batch to this client is ~150 KB.
+        let big = JSONValue.string(String(repeating: "x", count: 1_500))
+        let paths = (0..<100).map { "/big/\($0)" }
+        for path in paths { hub.store.publish(try ChannelPath(path), big) }
+        let publisher = hub.publishContinuously(paths, value: big)
+        let seen = try PythonClient.run("stalled_reader", port: hub.port, ["/big/**", "2", "8"])
+        publisher.stop()
+        await hub.stop()
+        #expect(seen["close"] == .integer(4008))
+        #expect(seen["after_close"] == .integer(0))
+        #expect(seen["bad_frames"] == .integer(0))
+        #expect(seen["pongs_in_order"] == .bool(true))
+        #expect(seen["increasing"] == .bool(true))
+    }
+
     @Test func manyClientsAtOnce() async throws {
         let hub = try await ServerHarness.start()
         let publisher = hub.publishContinuously(["/t/a"], every: 0.01)

@@ -59,9 +59,9 @@ final class ServerHarness: Sendable {
         return ServerHarness(server: server, port: port, store: store, task: task)
     }
 
-    /// Publishes an increasing integer to each path every `interval` until stopped.
-    func publishContinuously(_ paths: [String], every interval: Double = 0.005) -> Publisher {
-        Publisher(store: store, paths: paths.map { try! ChannelPath($0) }, interval: interval)
+    /// Publishes an increasing integer (or `value`) to each path every `interval` until stopped.
+    func publishContinuously(_ paths: [String], every interval: Double = 0.005, value: JSONValue? = nil) -> Publisher {
+        Publisher(store: store, paths: paths.map { try! ChannelPath($0) }, interval: interval, value: value)
     }
 
     /// Cancels the server's `run()` (as a `ServiceGroup` does) and waits until it returned.
@@ -76,12 +76,12 @@ final class Publisher: Sendable {
     private let running = Atomic<Bool>(true)
     private let finished = Atomic<Bool>(false)
 
-    init(store: ChannelStore, paths: [ChannelPath], interval: Double) {
+    init(store: ChannelStore, paths: [ChannelPath], interval: Double, value: JSONValue? = nil) {
         Thread.detachNewThread { [self] in
             var n: Int64 = 0
             while running.load(ordering: .relaxed) {
                 n += 1
-                for path in paths { store.publish(path, .integer(n)) }
+                for path in paths { store.publish(path, value ?? .integer(n)) }
                 if interval > 0 { Thread.sleep(forTimeInterval: interval) }
             }
             finished.store(true, ordering: .relaxed)

@@ -21,6 +21,9 @@ while true do
             n = n + 1
             for i = 1, count do hub.publish(names[i], n) end
         end
-        if not hub.sleep(math.min(1 / rate, 0.001)) then return end
+        -- Until the next version is due, but at least 1 ms (at high rates one wake-up publishes
+        -- several): a 10 Hz producer wakes 10 times a second, not 1,000.
+        local wait = math.max(0.001, t0 + (n + 1) / rate - hub.monotonic())
+        if not hub.sleep(wait) then return end
     end
 end
