@@ -149,8 +149,7 @@ def scenario(name, root, hub_class, write_config, free_port, loadgen_binary):
             floor.wait()
         with tempfile.TemporaryDirectory() as d:
             config = write_config(d, tick_ms, [{"name": "pump", "script": "plugins/pump.lua", "prefix": "/bench/pump",
-                                                "params": {"rate_hz": rate_hz, "channels": channels}}],
-                                  extra_server=os.environ.get("HUB_SERVER_YAML", ""))
+                                                "params": {"rate_hz": rate_hz, "channels": channels}}])
             hub = hub_class(config)
             try:
                 hub_result = measure(hub.pid, hub.port, loadgen_binary)

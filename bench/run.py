@@ -30,8 +30,10 @@ PLUGINS = os.path.join(ROOT, "bench", "plugins")
 
 
 def write_config(directory, tick_ms, devices, extra_server="", extra=""):
+    """The hub.yaml of a scenario; HUB_SERVER_YAML in the environment adds `server:` keys to every
+    scenario's (e.g. `HUB_SERVER_YAML="direct_sends: false"` for an A/B of the fast send path)."""
     lines = ["server:", "  host: 127.0.0.1", "  port: 0", f"  tick_ms: {tick_ms}", "  max_connections: 20000"]
-    lines += ["  " + l for l in extra_server.splitlines() if l]
+    lines += ["  " + l for l in (extra_server + "\n" + os.environ.get("HUB_SERVER_YAML", "")).splitlines() if l]
     lines += [l for l in extra.splitlines() if l]
     lines.append("devices:" if devices else "devices: []")
     for d in devices:
