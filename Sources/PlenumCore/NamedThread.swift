@@ -88,7 +88,7 @@ public final class NamedThread: Sendable {
     /// Names the calling thread (Glibc's `pthread_setname_np` is not imported into Swift; the
     /// kernel takes the name through procfs just the same). Best effort: a name is cosmetic.
     private static func nameCurrentThread(_ name: String) {
-        let fd = open("/proc/thread-self/comm", O_WRONLY)
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
         defer { close(fd) }
         let bytes = Array(name.utf8.prefix(15))

@@ -75,8 +75,18 @@ final class PushConnection: IndexedSubscriber {
     /// which queues it, counts it in `bufferedBytes` and writability like any write, and sends it
     /// once the socket drains — and every later send queues behind it until NIO has written it,
     /// so bytes reach the client in the order they were sent.
+    ///
+    /// What NIO is to hold is copied first when it is a small part of a larger storage (a slice
+    /// of the tick's joined frames, or the unsent end of one): a client that does not read would
+    /// otherwise keep whole tick buffers alive while `max_pending_bytes` counts only its bytes.
     func send(_ buffer: ByteBuffer) {
-        if let rest = sendDirectly(buffer) { writeThroughNIO(rest, promise: nil) }
+        guard var rest = sendDirectly(buffer) else { return }
+        if rest.storageCapacity > 2 * rest.readableBytes + 4096 {
+            var compact = output.channel.allocator.buffer(capacity: rest.readableBytes)
+            compact.writeBuffer(&rest)
+            rest = compact
+        }
+        writeThroughNIO(rest, promise: nil)
     }
 
     /// The fast path alone: sends what the socket takes now when this connection may send
@@ -85,7 +95,9 @@ final class PushConnection: IndexedSubscriber {
     /// (where a write that fails and closes the channel would change the index it walks); the
     /// rest must then be given to `send` before anything else is sent to this connection.
     func sendDirectly(_ buffer: ByteBuffer) -> ByteBuffer? {
-        guard let socket, queuedInNIO == 0 else { return buffer }
+        // `isActive` turns false before NIO runs any handler after closing the descriptor, so a
+        // number the kernel may already have given to another socket is never written to.
+        guard let socket, queuedInNIO == 0, output.channel.isActive else { return buffer }
         switch socket.send(buffer) {
         case .sent(let count):
             if count == buffer.readableBytes { return nil }

@@ -197,7 +197,8 @@ final class PushScheduler {
         var bytes = 0
         let single = changes.count == 1
         if !single {
-            joined = allocator.buffer(capacity: joined.capacity)
+            // Sized by the previous tick's bytes, not the largest tick ever seen.
+            joined = allocator.buffer(capacity: max(joined.writerIndex, 1024))
             frameStarts.removeAll(keepingCapacity: true)
         }
         for version in changes {
@@ -242,7 +243,7 @@ final class PushScheduler {
                     connection.run = connection.run.lowerBound..<joinedFrame + 1
                 } else {
                     if connection.batch == nil {
-                        connection.batch = joinedBytes(connection.run, spare: frameBytes * changes.count)
+                        connection.batch = joinedBytes(connection.run, spare: frameBytes * min(changes.count, 8))
                         connection.run = 0..<0
                     }
                     connection.batch!.writeImmutableBuffer(joinedBytes(joinedFrame..<joinedFrame + 1))
