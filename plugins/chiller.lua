@@ -78,13 +78,6 @@ local stuck_value = nil
 -- As a Modbus controller: the readings go into registers instead of channels.
 local server = nil
 local SETPOINT = { type = "f32", order = "CDAB" }
-if p.modbus then
-    server = hub.modbus.serve { port = p.modbus.port, unit = p.modbus.unit or 1, host = p.modbus.host,
-                                holding = 16, input = 16, coils = 0, discrete = 0 }
-    server:set("holding", 0, hub.modbus.encode(setpoint, SETPOINT))
-else
-    hub.publish("setpoint", setpoint)
-end
 
 local function f32(x) return hub.modbus.encode(x, "f32") end
 local function serve(readings)
@@ -104,6 +97,18 @@ local function serve(readings)
     else
         server:set("holding", 0, hub.modbus.encode(setpoint, SETPOINT))
     end
+end
+
+if p.modbus then
+    server = hub.modbus.serve { port = p.modbus.port, unit = p.modbus.unit or 1, host = p.modbus.host,
+                                holding = 16, input = 16, coils = 0, discrete = 0 }
+    server:set("holding", 0, hub.modbus.encode(setpoint, SETPOINT))
+    -- A plausible state at once: a poller that connects before the first pass reads this, not
+    -- zeros (0 °C supply).
+    serve { supply = setpoint, ret = setpoint + delta_t, condenser = 27, load = 30,
+            power = capacity * 0.3 / cop_design, cop = cop_design, tripped = false }
+else
+    hub.publish("setpoint", setpoint)
 end
 
 hub.log.info("chiller started", "setpoint", setpoint, "fault", fault or "none",

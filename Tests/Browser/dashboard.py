@@ -225,6 +225,9 @@ def plant(args, playwright):
         wait_live(page)
         row(page, "/plant/line2/chiller-2").wait_for()
         row(page, "/plant/line1/ahu-1").wait_for()
+        # Line 1's chiller reads through Modbus: its first values follow its first poll, which
+        # may come after the page is live (until then its status and predictor stand alone).
+        page.locator('.cards .card[data-path="/plant/line1/chiller-1"]').wait_for()
         seen["tree"] = page.locator("#tree .row:not([hidden]) .name").all_inner_texts()
         seen["epoch_shown"] = page.inner_text("#epoch")
         seen["overview_cards"] = page.locator(".cards .card").evaluate_all("cards => cards.map(c => c.dataset.path)")
