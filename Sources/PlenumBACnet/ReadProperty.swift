@@ -51,12 +51,7 @@ public struct ReadPropertyACK: Sendable, Equatable {
 
     public func encode() -> [UInt8] {
         var out = ByteWriter()
-        out.contextObjectIdentifier(0, object)
-        out.contextUnsigned(1, UInt64(property.rawValue))
-        if let index { out.contextUnsigned(2, UInt64(index)) }
-        out.opening(3)
-        for value in values { value.encode(into: &out) }
-        out.closing(3)
+        out.propertyValue(object: object, property: property, index: index, values: values)
         return out.bytes
     }
 
@@ -69,5 +64,23 @@ public struct ReadPropertyACK: Sendable, Equatable {
         let values = try BACnetValue.decodeList(&reader, closing: 3)
         try reader.expectEnd("ReadProperty-ACK")
         return ReadPropertyACK(object: object, property: property, index: index, values: values)
+    }
+}
+
+extension ByteWriter {
+    /// Object, property, optional array index and the value list in context tags 0-3: the body
+    /// a ReadProperty-ACK and a WriteProperty-Request share.
+    mutating func propertyValue(
+        object: BACnetObjectIdentifier,
+        property: BACnetPropertyIdentifier,
+        index: UInt32?,
+        values: [BACnetValue]
+    ) {
+        contextObjectIdentifier(0, object)
+        contextUnsigned(1, UInt64(property.rawValue))
+        if let index { contextUnsigned(2, UInt64(index)) }
+        opening(3)
+        for value in values { value.encode(into: &self) }
+        closing(3)
     }
 }

@@ -23,12 +23,7 @@ public struct WriteProperty: Sendable, Equatable {
 
     public func encode() -> [UInt8] {
         var out = ByteWriter()
-        out.contextObjectIdentifier(0, object)
-        out.contextUnsigned(1, UInt64(property.rawValue))
-        if let index { out.contextUnsigned(2, UInt64(index)) }
-        out.opening(3)
-        for value in values { value.encode(into: &out) }
-        out.closing(3)
+        out.propertyValue(object: object, property: property, index: index, values: values)
         if let priority { out.contextUnsigned(4, UInt64(priority)) }
         return out.bytes
     }

@@ -70,19 +70,7 @@ extension ConfigDecoder {
         for key in ["name", "hash"] where map[key] == nil {
             report(.missingKey, node, path, "missing required key '\(key)'")
         }
-        var name: String?
-        if let n = map["name"], let v = string(n, "\(path).name") {
-            if Self.isValidDeviceName(v) && v != "anonymous" {
-                name = v
-            } else {
-                report(
-                    .invalidName,
-                    n,
-                    "\(path).name",
-                    "'\(v)' is not a valid token name; use 1-64 letters, digits, '-', '_' or '.' (not 'anonymous')"
-                )
-            }
-        }
+        let name = name(map["name"], "\(path).name", what: "token", excluding: "anonymous")
         var hash: TokenHash?
         if let n = map["hash"], let v = string(n, "\(path).hash") {
             do {

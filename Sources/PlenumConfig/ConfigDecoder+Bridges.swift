@@ -77,19 +77,7 @@ extension ConfigDecoder {
             report(.missingKey, node, path, "missing required key '\(key)'")
             complete = false
         }
-        var name: String?
-        if let n = map["name"], let v = string(n, "\(path).name") {
-            if Self.isValidDeviceName(v) {
-                name = v
-            } else {
-                report(
-                    .invalidName,
-                    n,
-                    "\(path).name",
-                    "'\(v)' is not a valid bridge name; use 1-64 letters, digits, '-', '_' or '.'"
-                )
-            }
-        }
+        let name = name(map["name"], "\(path).name", what: "bridge")
         var host: String?
         if let n = map["host"], let v = string(n, "\(path).host") {
             if v.isEmpty || v.contains(where: { $0.isWhitespace }) || v.utf8.count > 253 {
@@ -206,19 +194,7 @@ extension ConfigDecoder {
             report(.missingKey, node, path, "missing required key '\(key)'")
             complete = false
         }
-        var identity: String?
-        if let n = map["identity"], let v = string(n, "\(path).identity") {
-            if Self.isValidDeviceName(v) {
-                identity = v
-            } else {
-                report(
-                    .invalidName,
-                    n,
-                    "\(path).identity",
-                    "'\(v)' is not a valid identity name; use 1-64 letters, digits, '-', '_' or '.'"
-                )
-            }
-        }
+        let identity = name(map["identity"], "\(path).identity", what: "identity")
         let write = map["write"].map { patterns($0, "\(path).write") } ?? []
         var maxPending = 16
         integer(map["max_pending"], "\(path).max_pending", 1...10_000, into: &maxPending)

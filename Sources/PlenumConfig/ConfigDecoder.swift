@@ -252,19 +252,7 @@ struct ConfigDecoder {
             report(.missingKey, node, path, "missing required key '\(key)'")
             complete = false
         }
-        var name: String?
-        if let n = map["name"], let v = string(n, "\(path).name") {
-            if Self.isValidDeviceName(v) {
-                name = v
-            } else {
-                report(
-                    .invalidName,
-                    n,
-                    "\(path).name",
-                    "'\(v)' is not a valid device name; use 1-64 letters, digits, '-', '_' or '.'"
-                )
-            }
-        }
+        let name = name(map["name"], "\(path).name", what: "device")
         var scriptPath: String?
         var script: String?
         if let n = map["script"], let v = string(n, "\(path).script") {
@@ -320,6 +308,17 @@ struct ConfigDecoder {
             limits: limits
         )
         return (config, (name, nameNode), prefixNode, writable)
+    }
+
+    /// The name at `node` (a device's, a bridge's, an identity's, a token's: `what`), or nil
+    /// with a located error when it is not 1-64 letters, digits, '-', '_' or '.' (or is
+    /// `excluding`, a reserved name).
+    mutating func name(_ node: YAMLNode?, _ path: String, what: String, excluding reserved: String? = nil) -> String? {
+        guard let node, let value = string(node, path) else { return nil }
+        if Self.isValidDeviceName(value) && value != reserved { return value }
+        let rule = "use 1-64 letters, digits, '-', '_' or '.'" + (reserved.map { " (not '\($0)')" } ?? "")
+        report(.invalidName, node, path, "'\(value)' is not a valid \(what) name; \(rule)")
+        return nil
     }
 
     static func isValidDeviceName(_ name: String) -> Bool {
