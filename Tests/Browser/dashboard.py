@@ -209,6 +209,15 @@ def point_cells(page, path):
     return {"value": cells.nth(1).inner_text(), "unit": cells.nth(2).inner_text(), "version": int(cells.nth(4).inner_text())}
 
 
+def tear_down(browser, hub, directory, seen):
+    """Closes the browser, stops the hub (keeping the end of its log in `seen`), removes the plant."""
+    if browser:
+        browser.close()
+    hub.kill()
+    seen["hub_log_tail"] = hub.text()[-1500:]
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 # ---- scenarios ------------------------------------------------------------------------------
 
 
@@ -320,11 +329,7 @@ def plant(args, playwright):
         seen["foreign_requests"] = browser.foreign
         seen["failed_requests"] = browser.failed
     finally:
-        if browser:
-            browser.close()
-        hub.kill()
-        seen["hub_log_tail"] = hub.text()[-1500:]
-        shutil.rmtree(directory, ignore_errors=True)
+        tear_down(browser, hub, directory, seen)
     return seen
 
 
@@ -407,11 +412,7 @@ def faults(args, playwright):
         seen["errors"] = browser.errors
         seen["failed_requests"] = browser.failed
     finally:
-        if browser:
-            browser.close()
-        hub.kill()
-        seen["hub_log_tail"] = hub.text()[-1500:]
-        shutil.rmtree(directory, ignore_errors=True)
+        tear_down(browser, hub, directory, seen)
     return seen
 
 
@@ -673,11 +674,7 @@ def secured(args, playwright):
         seen["failed_requests"] = browser.failed
         seen["foreign_requests"] = browser.foreign
     finally:
-        if browser:
-            browser.close()
-        hub.kill()
-        seen["hub_log_tail"] = hub.text()[-1500:]
-        shutil.rmtree(directory, ignore_errors=True)
+        tear_down(browser, hub, directory, seen)
     return seen
 
 

@@ -70,7 +70,7 @@ import Testing
         let check = try PlenumBinary.run(["check", "--config", "hub.yaml"], in: directory)
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
 
-        let hub = try RunningProcess(PlenumBinary.path, ["run", "--config", "hub.yaml", "--port", "0"], in: directory)
+        let hub = try RunCommandTests.runHub(in: directory)
         defer { hub.kill() }
         let port = try #require(hub.waitForPort())
         let marker = directory + "/done"

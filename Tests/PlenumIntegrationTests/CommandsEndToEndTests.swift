@@ -34,11 +34,7 @@ import Testing
     @Test func setpointsOnBothLinesMoveTheSupplyAndTheSetpointFollows() throws {
         let plant = try RunCommandTests.shippedPlant()
         defer { try? FileManager.default.removeItem(atPath: plant.directory) }
-        let hub = try RunningProcess(
-            PlenumBinary.path,
-            ["run", "--config", "hub.yaml", "--port", "0"],
-            in: plant.directory
-        )
+        let hub = try RunCommandTests.runHub(in: plant.directory)
         defer { hub.kill() }
         let port = try #require(hub.waitForPort())
         let deadline = Date().addingTimeInterval(20)

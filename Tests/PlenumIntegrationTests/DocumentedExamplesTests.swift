@@ -12,11 +12,7 @@ import Testing
     /// device is running and takes writes).
     private func startPlant() async throws -> (plant: String, hub: RunningProcess, port: Int) {
         let plant = try RunCommandTests.shippedPlant()
-        let hub = try RunningProcess(
-            PlenumBinary.path,
-            ["run", "--config", "hub.yaml", "--port", "0"],
-            in: plant.directory
-        )
+        let hub = try RunCommandTests.runHub(in: plant.directory)
         let port = try #require(hub.waitForPort(), "the hub did not start: \(hub.text)")
         let up = await eventually {
             HTTP.get(port: port, "/api/channels/plant/line2/chiller-2/setpoint")?.status == 200

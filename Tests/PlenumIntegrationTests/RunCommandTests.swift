@@ -44,14 +44,15 @@ import Testing
         return (directory, port)
     }
 
+    /// `plenum run` on the hub.yaml in `directory`, on a port the kernel picks.
+    static func runHub(in directory: String) throws -> RunningProcess {
+        try RunningProcess(PlenumBinary.path, ["run", "--config", "hub.yaml", "--port", "0"], in: directory)
+    }
+
     @Test func theShippedPlantPublishesEveryDocumentedChannel() throws {
         let plant = try Self.shippedPlant()
         defer { try? FileManager.default.removeItem(atPath: plant.directory) }
-        let hub = try RunningProcess(
-            PlenumBinary.path,
-            ["run", "--config", "hub.yaml", "--port", "0"],
-            in: plant.directory
-        )
+        let hub = try Self.runHub(in: plant.directory)
         defer { hub.kill() }
         let port = try #require(hub.waitForPort())
         var expected: [String] = []
@@ -105,11 +106,7 @@ import Testing
     @Test func lineOnesChillerArrivesThroughModbus() throws {
         let plant = try Self.shippedPlant()
         defer { try? FileManager.default.removeItem(atPath: plant.directory) }
-        let hub = try RunningProcess(
-            PlenumBinary.path,
-            ["run", "--config", "hub.yaml", "--port", "0"],
-            in: plant.directory
-        )
+        let hub = try Self.runHub(in: plant.directory)
         defer { hub.kill() }
         let port = try #require(hub.waitForPort())
         let deadline = Date().addingTimeInterval(20)

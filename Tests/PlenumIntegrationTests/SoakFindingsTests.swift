@@ -18,11 +18,7 @@ import Testing
         let yaml = try String(contentsOfFile: config, encoding: .utf8)
             .replacingOccurrences(of: "  tick_ms: 10\n", with: "  tick_ms: 10\n  header_timeout_ms: 120000\n")
         try yaml.write(toFile: config, atomically: true, encoding: .utf8)
-        let hub = try RunningProcess(
-            PlenumBinary.path,
-            ["run", "--config", "hub.yaml", "--port", "0"],
-            in: plant.directory
-        )
+        let hub = try RunCommandTests.runHub(in: plant.directory)
         defer { hub.kill() }
         let port = try #require(hub.waitForPort())
         func link() -> JSONValue? {
